@@ -1,0 +1,43 @@
+"""The exceptions and warnings samplekit raises.
+
+Every error the library raises on purpose derives from :class:`SampleKitError`. Errors caused by
+the caller's input also derive from :class:`ValueError`, so ``except ValueError`` keeps working.
+
+Example:
+    >>> from samplekit import EpochBatchSampler, SampleKitError
+    >>> try:
+    ...     EpochBatchSampler([0, 1, 1], "stratified", batch_size=0)
+    ... except SampleKitError as exc:
+    ...     print(type(exc).__name__, isinstance(exc, ValueError))
+    ConfigError True
+"""
+
+from __future__ import annotations
+
+
+class SampleKitError(Exception):
+    """Base class of every error samplekit raises on purpose."""
+
+
+class ConfigError(SampleKitError, ValueError):
+    """A configuration value (sampler setting or strategy option) is invalid."""
+
+
+class LabelsError(SampleKitError, ValueError):
+    """The labels are unusable: wrong shape, not integer, empty, or unfit for the strategy."""
+
+
+class UnknownStrategyError(SampleKitError, ValueError):
+    """No strategy is registered under the requested name."""
+
+
+class PluginError(SampleKitError):
+    """A plugin or the strategy it registers is broken (import error, invalid strategy, clash)."""
+
+
+class StrategyOutputError(SampleKitError, RuntimeError):
+    """A strategy returned indices that break the contract (shape, dtype, range or length)."""
+
+
+class PluginWarning(UserWarning):
+    """An installed plugin failed to load; the other strategies keep working."""

@@ -1,0 +1,96 @@
+"""Per-epoch class composition of a sampler's batches, for ``samplekit demo`` and ``preview``.
+
+Example:
+    >>> from samplekit import EpochBatchSampler
+    >>> from samplekit.report import composition
+    >>> sampler = EpochBatchSampler([0] * 8 + [1] * 2, "stratified", batch_size=5)
+    >>> rows = composition(sampler, epochs=1)
+    >>> rows[0].class_counts, rows[0].batch_min, rows[0].batch_max
+    ({0: 8, 1: 2}, {0: 4, 1: 1}, {0: 4, 1: 1})
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+import torch
+
+if TYPE_CHECKING:
+    from samplekit.sampler import EpochBatchSampler
+
+__all__ = ["EpochComposition", "composition", "format_composition"]
+
+
+@dataclasses.dataclass(frozen=True)
+class EpochComposition:
+    """What one epoch held, per class (keys are label values).
+
+    Attributes:
+        epoch: the epoch.
+        batches: how many batches it yielded.
+        class_counts: samples of each class in the epoch (repeats counted).
+        batch_min: the fewest samples of each class in any full batch.
+        batch_max: the most samples of each class in any full batch.
+        seen_share: share of each class's samples seen at least once up to this epoch.
+    """
+
+    epoch: int
+    batches: int
+    class_counts: dict[int, int]
+    batch_min: dict[int, int]
+    batch_max: dict[int, int]
+    seen_share: dict[int, float]
+
+
+def composition(sampler: EpochBatchSampler, epochs: int, start: int = 0) -> list[EpochComposition]:
+    """Run ``epochs`` epochs from ``start`` (without moving ``sampler.epoch``) and tally them."""
+    labels = sampler.labels.to(torch.int64)
+    values = torch.unique(labels)
+    keys = values.tolist()
+    klass = torch.searchsorted(values, labels)  # class position of every sample
+
+    def tally(indices: torch.Tensor) -> torch.Tensor:
+        return torch.bincount(klass[indices], minlength=len(keys))
+
+    totals = tally(torch.arange(labels.numel()))
+    seen = torch.zeros(labels.numel(), dtype=torch.bool)
+    rows = []
+    for epoch in range(start, start + epochs):
+        batches = [torch.tensor(b, dtype=torch.int64) for b in sampler.epoch_batches(epoch)]
+        flat = torch.cat(batches) if batches else torch.zeros(0, dtype=torch.int64)
+        seen[flat] = True
+        full = [b for b in batches if b.numel() == sampler.batch_size] or batches
+        per_batch = (
+            torch.stack([tally(b) for b in full])
+            if full
+            else torch.zeros((1, len(keys)), dtype=torch.int64)
+        )
+        rows.append(
+            EpochComposition(
+                epoch=epoch,
+                batches=len(batches),
+                class_counts=dict(zip(keys, tally(flat).tolist(), strict=True)),
+                batch_min=dict(zip(keys, per_batch.min(0).values.tolist(), strict=True)),
+                batch_max=dict(zip(keys, per_batch.max(0).values.tolist(), strict=True)),
+                seen_share=dict(
+                    zip(keys, (tally(seen.nonzero().flatten()) / totals).tolist(), strict=True)
+                ),
+            )
+        )
+    return rows
+
+
+def format_composition(rows: list[EpochComposition], *, seen: bool = False) -> str:
+    """A plain-text table of :func:`composition` rows, one line per epoch."""
+    lines = []
+    for row in rows:
+        counts = "  ".join(f"{c}:{n}" for c, n in row.class_counts.items())
+        spread = "  ".join(f"{c}:{row.batch_min[c]}-{row.batch_max[c]}" for c in row.class_counts)
+        line = (
+            f"  epoch {row.epoch}: {row.batches:>4} batches | classes {counts} | per batch {spread}"
+        )
+        if seen:
+            line += " | seen " + "  ".join(f"{c}:{s:.0%}" for c, s in row.seen_share.items())
+        lines.append(line)
+    return "\n".join(lines)

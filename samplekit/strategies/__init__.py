@@ -1,0 +1,1 @@
+"""The built-in strategies: each module is a plugin registered through the public hook."""

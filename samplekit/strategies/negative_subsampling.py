@@ -1,0 +1,152 @@
+"""``negative_subsampling``: every positive each epoch, plus a fresh share of the negatives."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import torch
+from pydantic import Field, model_validator
+
+import samplekit
+from samplekit.errors import ConfigError, LabelsError
+from samplekit.hookspecs import Register, hookimpl
+from samplekit.rng import choice_without_replacement, generator
+
+if TYPE_CHECKING:
+    from samplekit.strategy import EpochContext
+
+__all__ = ["NegativeSubsampling"]
+
+
+class NegativeSubsampling(samplekit.Strategy):
+    """Keep every positive each epoch and draw a fresh random share of the negatives.
+
+    Samples labelled ``negative_label`` are negatives; every other sample is a positive and is in
+    every epoch exactly once. Each epoch draws ``k`` negatives without replacement (``k`` from
+    ``neg_ratio`` or ``neg_per_pos``, rounded to the nearest integer, at least 1) and shuffles
+    them with the positives, so every epoch holds ``positives + k`` samples.
+
+    With ``cycle=True`` negatives are also drawn without replacement *across* epochs: a random
+    permutation of the negatives is consumed ``k`` at a time, so every negative is seen once
+    before any is seen twice. Epochs come in cycles of ``ceil(negatives / k)``; the last epoch of
+    a cycle is topped up with negatives seen earlier in that cycle to keep ``k`` per epoch.
+
+    Example:
+        >>> from samplekit import EpochBatchSampler
+        >>> sampler = EpochBatchSampler([0] * 80 + [1] * 20, "negative_subsampling",
+        ...                             batch_size=10, neg_ratio=0.25)
+        >>> [len(batch) for batch in sampler]
+        [10, 10, 10, 10]
+    """
+
+    name = "negative_subsampling"
+
+    class Options(samplekit.Options):
+        """Options of ``negative_subsampling``: give exactly one of neg_ratio and neg_per_pos."""
+
+        neg_ratio: float | None = Field(
+            None,
+            gt=0,
+            le=1,
+            allow_inf_nan=False,
+            description="Share of the negatives kept each epoch, 0 < neg_ratio <= 1.",
+        )
+        neg_per_pos: float | None = Field(
+            None,
+            gt=0,
+            allow_inf_nan=False,
+            description="Negatives kept each epoch per positive, > 0.",
+        )
+        negative_label: int = Field(
+            0, description="The label of the negatives; every other label is a positive."
+        )
+        cycle: bool = Field(
+            False,
+            description="Draw negatives without replacement across epochs too: every negative "
+            "is seen once before any is seen twice.",
+        )
+
+        @model_validator(mode="after")
+        def _exactly_one_share(self) -> NegativeSubsampling.Options:
+            if (self.neg_ratio is None) == (self.neg_per_pos is None):
+                got = "both" if self.neg_ratio is not None else "neither"
+                msg = (
+                    f"give exactly one of neg_ratio (share of negatives) or neg_per_pos "
+                    f"(negatives per positive), but got {got}"
+                )
+                raise ValueError(msg)
+            return self
+
+    options: NegativeSubsampling.Options
+
+    def __init__(self, labels: torch.Tensor, options: NegativeSubsampling.Options) -> None:
+        super().__init__(labels, options)
+        negative = labels == options.negative_label
+        self.negatives = torch.nonzero(negative).flatten()
+        self.positives = torch.nonzero(~negative).flatten()
+        n_neg, n_pos = self.negatives.numel(), self.positives.numel()
+        if n_neg == 0:
+            present = self.class_index.classes.tolist()[:10]
+            msg = (
+                f"negative_subsampling: no sample has negative_label={options.negative_label} "
+                f"(labels present: {present}); set negative_label to your negatives' label"
+            )
+            raise LabelsError(msg)
+        if n_pos == 0:
+            msg = (
+                f"negative_subsampling: every sample has negative_label="
+                f"{options.negative_label}, so there are no positives to keep; use a strategy "
+                f"such as class_weighted, or check the labels"
+            )
+            raise LabelsError(msg)
+        if options.neg_ratio is not None:
+            self.k = min(n_neg, max(1, round(n_neg * options.neg_ratio)))
+        else:
+            assert options.neg_per_pos is not None  # the validator guarantees one of them
+            self.k = max(1, round(n_pos * options.neg_per_pos))
+            if self.k > n_neg:
+                msg = (
+                    f"negative_subsampling: neg_per_pos={options.neg_per_pos} asks for {self.k} "
+                    f"negatives per epoch ({n_pos} positives), but only {n_neg} exist; use "
+                    f"neg_per_pos <= {n_neg / n_pos:.6g} or neg_ratio"
+                )
+                raise ConfigError(msg)
+        self.epochs_per_cycle = math.ceil(n_neg / self.k)
+        self._cycle_cache: tuple[tuple[int, int], torch.Tensor] | None = None
+
+    def epoch_length(self, epoch: int) -> int:
+        """Positives plus the ``k`` negatives kept, the same in every epoch."""
+        return self.positives.numel() + self.k
+
+    def sample(self, ctx: EpochContext) -> torch.Tensor:
+        """Every positive and ``k`` negatives, shuffled together."""
+        if self.options.cycle:
+            chosen = self.negatives[self._cycle_slice(ctx.seed, ctx.epoch)]
+        else:
+            picks = choice_without_replacement(self.negatives.numel(), self.k, ctx.generator)
+            chosen = self.negatives[picks]
+        epoch = torch.cat((self.positives, chosen))
+        return epoch[torch.randperm(epoch.numel(), generator=ctx.generator)]
+
+    def _cycle_slice(self, seed: int, epoch: int) -> torch.Tensor:
+        cycle, step = divmod(epoch, self.epochs_per_cycle)
+        order = self._cycle_order(seed, cycle)
+        taken = order[step * self.k : (step + 1) * self.k]
+        if taken.numel() < self.k:  # last epoch of the cycle: top up from its first epochs
+            taken = torch.cat((taken, order[: self.k - taken.numel()]))
+        return taken
+
+    def _cycle_order(self, seed: int, cycle: int) -> torch.Tensor:
+        cached = self._cycle_cache
+        if cached is None or cached[0] != (seed, cycle):
+            gen = generator(seed, "negative_subsampling.cycle", cycle)
+            cached = ((seed, cycle), torch.randperm(self.negatives.numel(), generator=gen))
+            self._cycle_cache = cached
+        return cached[1]
+
+
+@hookimpl
+def samplekit_register_strategies(register: Register) -> None:
+    """Register ``negative_subsampling``."""
+    register(NegativeSubsampling)

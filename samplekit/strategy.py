@@ -1,0 +1,117 @@
+"""The strategy contract: :class:`Strategy`, its :class:`Options` model and :class:`EpochContext`.
+
+A strategy decides which sample indices one epoch holds and in which order. The sampler cuts that
+order into batches, so a strategy that wants a property per batch (say, stratified batches)
+arranges its order with ``ctx.batch_size`` in mind.
+
+Example:
+    >>> import torch
+    >>> from pydantic import Field
+    >>> import samplekit
+    >>> class EveryOther(samplekit.Strategy):
+    ...     '''Every second sample, shuffled each epoch.'''
+    ...     name = "every_other"
+    ...     class Options(samplekit.Options):
+    ...         offset: int = Field(0, ge=0, le=1, description="0 for even, 1 for odd indices.")
+    ...     def __init__(self, labels, options):
+    ...         super().__init__(labels, options)
+    ...         self.kept = torch.arange(options.offset, len(labels), 2)
+    ...     def epoch_length(self, epoch):
+    ...         return len(self.kept)
+    ...     def sample(self, ctx):
+    ...         return self.kept[torch.randperm(len(self.kept), generator=ctx.generator)]
+    >>> sampler = samplekit.EpochBatchSampler([0] * 10, EveryOther, batch_size=2, offset=1)
+    >>> sorted(i for batch in sampler for i in batch)
+    [1, 3, 5, 7, 9]
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import pydantic
+
+from samplekit.labels import ClassIndex
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["EpochContext", "Options", "Strategy"]
+
+
+class Options(pydantic.BaseModel):
+    """Base of every strategy's options model: unknown keys are refused and instances are frozen.
+
+    Subclass it as a nested ``Options`` class inside a strategy; give each field a
+    ``description`` (it feeds ``samplekit strategies`` and the docs).
+    """
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class EpochContext:
+    """What a strategy gets to build one epoch.
+
+    Attributes:
+        epoch: the epoch being built (0-based).
+        seed: the sampler's seed.
+        batch_size: the sampler's batch size, for strategies that shape each batch.
+        generator: the only source of randomness allowed, seeded from ``(seed, epoch)``.
+    """
+
+    epoch: int
+    seed: int
+    batch_size: int
+    generator: torch.Generator
+
+
+class Strategy(abc.ABC):
+    """Base class of every strategy, built-in or from a plugin.
+
+    Subclasses set ``name`` (a Python identifier, unique across installed plugins), may define a
+    nested ``Options`` model (a :class:`samplekit.Options` subclass; the default takes no
+    options), precompute what they need in ``__init__`` and implement :meth:`epoch_length` and
+    :meth:`sample`. The first line of the class docstring is the one-line summary users see.
+
+    Raise :class:`samplekit.errors.LabelsError` from ``__init__`` when the labels cannot meet the
+    strategy's needs (for example no sample of a required class): the sampler turns it into an
+    error at construction, before any epoch runs.
+
+    Attributes:
+        labels: the 1-D integer label tensor (the sampler validates and compacts it).
+        options: the validated options instance.
+    """
+
+    name: ClassVar[str]
+    Options: ClassVar[type[Options]] = Options
+
+    def __init__(self, labels: torch.Tensor, options: Any) -> None:
+        self.labels = labels
+        self.options = options
+
+    @cached_property
+    def class_index(self) -> ClassIndex:
+        """Per-class counts and indices of :attr:`labels`, computed on first use and kept."""
+        return ClassIndex(self.labels)
+
+    @abc.abstractmethod
+    def epoch_length(self, epoch: int) -> int:
+        """How many indices :meth:`sample` returns for ``epoch``, computed without sampling."""
+
+    @abc.abstractmethod
+    def sample(self, ctx: EpochContext) -> torch.Tensor:
+        """The indices of epoch ``ctx.epoch`` in batch order, as a 1-D integer tensor.
+
+        Must draw randomness only from ``ctx.generator`` and return exactly
+        ``epoch_length(ctx.epoch)`` indices in ``[0, len(labels))``.
+        """
+
+    @classmethod
+    def summary(cls) -> str:
+        """The first line of the class docstring, or an empty string."""
+        doc = cls.__doc__ or ""
+        return doc.strip().splitlines()[0].strip() if doc.strip() else ""
