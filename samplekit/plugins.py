@@ -20,13 +20,14 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.metadata
 import os
 import re
 import threading
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -34,7 +35,17 @@ from samplekit import hookspecs
 from samplekit.errors import PluginError, PluginWarning
 from samplekit.registry import StrategyRegistry
 
-__all__ = ["DEFAULT_PLUGINS", "ENTRY_POINT_GROUP", "PluginManager", "get_plugin_manager"]
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+__all__ = [
+    "DEFAULT_PLUGINS",
+    "ENTRY_POINT_GROUP",
+    "PluginManager",
+    "get_plugin_manager",
+    "isolated_plugin_manager",
+    "make_plugin_manager",
+]
 
 ENTRY_POINT_GROUP = "samplekit"
 LOAD_PLUGINS_ENV = "SAMPLEKIT_LOAD_PLUGINS"
@@ -161,3 +172,27 @@ def get_plugin_manager() -> PluginManager:
         if _manager is None:
             _manager = make_plugin_manager()
         return _manager
+
+
+@contextlib.contextmanager
+def isolated_plugin_manager(*, entrypoints: bool = False) -> Iterator[PluginManager]:
+    """Use a fresh plugin manager for the duration of a ``with`` block, then restore the old one.
+
+    By default it holds the built-ins only, so installed plugins cannot affect a test.
+
+    Example:
+        >>> from samplekit import available_strategies
+        >>> from samplekit.plugins import isolated_plugin_manager
+        >>> with isolated_plugin_manager():
+        ...     available_strategies()
+        ['class_weighted', 'negative_subsampling', 'stratified']
+    """
+    global _manager
+    fresh = make_plugin_manager(entrypoints=entrypoints)
+    with _lock:
+        previous, _manager = _manager, fresh
+    try:
+        yield fresh
+    finally:
+        with _lock:
+            _manager = previous

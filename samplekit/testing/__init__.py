@@ -1,0 +1,1 @@
+"""Property-testing kit for strategy authors (see docs/testing.md)."""
