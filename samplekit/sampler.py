@@ -102,6 +102,7 @@ class EpochBatchSampler(Sampler[list[int]]):
         self._strategy: Strategy = config.strategy.strategy_class(
             self._labels, config.strategy.options
         )
+        self._strategy.check_batch_size(config.batch_size)
         self._epoch = 0
 
     @property

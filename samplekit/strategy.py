@@ -98,6 +98,13 @@ class Strategy(abc.ABC):
         """Per-class counts and indices of :attr:`labels`, computed on first use and kept."""
         return ClassIndex(self.labels)
 
+    def check_batch_size(self, batch_size: int) -> None:
+        """Refuse a batch size this strategy cannot serve; the sampler calls it at construction.
+
+        The default accepts any. Override it to raise :class:`samplekit.errors.ConfigError`
+        (naming ``batch_size`` and what to do) when, for example, batches must hold whole groups.
+        """
+
     @abc.abstractmethod
     def epoch_length(self, epoch: int) -> int:
         """How many indices :meth:`sample` returns for ``epoch``, computed without sampling."""

@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+import torch
+
+from samplekit.labels import ClassIndex, as_label_tensor
+
+
+@pytest.mark.parametrize(
+    ("values", "dtype"),
+    [
+        ([0, 1, 255], torch.uint8),
+        ([-1, 0, 1], torch.int8),
+        ([0, 300], torch.int16),
+        ([0, 70_000], torch.int32),
+        ([0, 2**40], torch.int64),
+    ],
+)
+def test_labels_are_held_in_the_smallest_dtype(values, dtype):
+    labels = as_label_tensor(np.array(values, dtype=np.int64))
+    assert labels.dtype == dtype
+    assert labels.tolist() == values
+
+
+def test_unsigned_numpy_dtypes_are_widened_without_loss():
+    labels = as_label_tensor(np.array([0, 2**40], dtype=np.uint64))
+    assert labels.tolist() == [0, 2**40]
+
+
+@pytest.mark.parametrize("n_classes", [3, 40])  # the mask path and the sort path
+def test_class_index(n_classes):
+    gen = torch.Generator().manual_seed(0)
+    labels = as_label_tensor(torch.randint(-5, n_classes - 5, (2000,), generator=gen))
+    index = ClassIndex(labels)
+    classes, counts = torch.unique(labels.long(), return_counts=True)
+    assert index.classes.tolist() == classes.tolist()
+    assert index.counts.tolist() == counts.tolist()
+    for value, part in zip(index.classes.tolist(), index.split(), strict=True):
+        assert part.tolist() == torch.nonzero(labels == value).flatten().tolist()
+        assert index.indices_of(value).tolist() == part.tolist()
+    assert index.indices_of(10**6).numel() == 0
+
+
+def test_wide_label_values_use_the_sort_path():
+    labels = as_label_tensor(torch.tensor([10**12, -(10**12), 10**12, 7]))
+    index = ClassIndex(labels)
+    assert index.classes.tolist() == [-(10**12), 7, 10**12]
+    assert index.counts.tolist() == [1, 1, 2]
+
+
+def test_labels_are_not_copied_from_a_dataset_attribute_when_compact():
+    targets = torch.zeros(10, dtype=torch.uint8)
+
+    class Data:
+        pass
+
+    data = Data()
+    data.targets = targets
+    assert as_label_tensor(data).data_ptr() == targets.data_ptr()
