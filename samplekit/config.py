@@ -162,7 +162,9 @@ def _describe(exc: pydantic.ValidationError) -> str:
         if error["type"] == "missing":
             parts.append(f"{field} is required")
         elif error["type"] == "extra_forbidden":
-            parts.append(f"{field}={error['input']!r}: unknown key; check its spelling or remove it")
+            parts.append(
+                f"{field}={error['input']!r}: unknown key; check its spelling or remove it"
+            )
         elif error["loc"]:
             parts.append(f"{field}={error['input']!r}: {message}")
         else:

@@ -41,3 +41,7 @@ class StrategyOutputError(SampleKitError, RuntimeError):
 
 class PluginWarning(UserWarning):
     """An installed plugin failed to load; the other strategies keep working."""
+
+
+class DesyncError(ConfigError):
+    """Distributed ranks built their samplers from different labels, configuration or seed."""

@@ -7,20 +7,26 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch.utils.data import Sampler
 
+from samplekit import distributed
 from samplekit.config import SamplerConfig, StrategyConfig, validate_config
 from samplekit.errors import ConfigError, StrategyOutputError
 from samplekit.labels import as_label_tensor
 from samplekit.rng import generator
+from samplekit.state import STATE_VERSION, check_state, digest, labels_digest
 from samplekit.strategy import EpochContext
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Iterator, Mapping, Sequence
 
     from typing_extensions import Self
 
     from samplekit.strategy import Strategy
 
 __all__ = ["EpochBatchSampler"]
+
+# Batches are turned into Python lists this many indices at a time: the first batch does not wait
+# for the whole epoch's conversion, and the conversion stays vectorised.
+_CHUNK = 1 << 16
 
 
 class EpochBatchSampler(Sampler[list[int]]):
@@ -38,6 +44,13 @@ class EpochBatchSampler(Sampler[list[int]]):
         batch_size: samples per batch, at least 1.
         seed: seed of every epoch's generator.
         drop_last: drop the last batch of an epoch when it is smaller than ``batch_size``.
+        rank: this process's rank; default: ``torch.distributed``'s if initialised, else 0.
+        world_size: number of ranks; default: ``torch.distributed``'s if initialised, else 1.
+            Each rank yields every ``world_size``-th whole batch of the shared global epoch
+            (see :mod:`samplekit.distributed` for the padding rule).
+        check_sync: when ``torch.distributed`` is initialised, check once, with one small
+            collective, that every rank has the same seed, configuration and labels (every
+            rank must then construct the sampler). ``False`` skips it.
         **options: the strategy's options (see ``samplekit strategies``).
 
     Raises:
@@ -68,6 +81,9 @@ class EpochBatchSampler(Sampler[list[int]]):
         batch_size: int,
         seed: int = 0,
         drop_last: bool = False,
+        rank: int | None = None,
+        world_size: int | None = None,
+        check_sync: bool = True,
         **options: Any,
     ) -> None:
         config = validate_config(
@@ -78,11 +94,21 @@ class EpochBatchSampler(Sampler[list[int]]):
                 "drop_last": drop_last,
             }
         )
-        self._setup(config, labels)
+        self._setup(config, labels, rank, world_size, check_sync)
 
     @classmethod
-    def from_config(cls, config: SamplerConfig | Mapping[str, Any] | str, labels: Any) -> Self:
+    def from_config(
+        cls,
+        config: SamplerConfig | Mapping[str, Any] | str,
+        labels: Any,
+        *,
+        rank: int | None = None,
+        world_size: int | None = None,
+        check_sync: bool = True,
+    ) -> Self:
         """Build a sampler from a :class:`SamplerConfig`, a mapping or a JSON string.
+
+        ``rank``, ``world_size`` and ``check_sync`` are as in the constructor.
 
         Example:
             >>> from samplekit import EpochBatchSampler
@@ -93,17 +119,38 @@ class EpochBatchSampler(Sampler[list[int]]):
             2
         """
         sampler = cls.__new__(cls)
-        sampler._setup(validate_config(config), labels)
+        sampler._setup(validate_config(config), labels, rank, world_size, check_sync)
         return sampler
 
-    def _setup(self, config: SamplerConfig, labels: Any) -> None:
+    def _setup(
+        self,
+        config: SamplerConfig,
+        labels: Any,
+        rank: int | None,
+        world_size: int | None,
+        check_sync: bool,
+    ) -> None:
         self._config = config
+        self._rank, self._world_size = distributed.resolve_rank(rank, world_size)
         self._labels = as_label_tensor(labels)
         self._strategy: Strategy = config.strategy.strategy_class(
             self._labels, config.strategy.options
         )
         self._strategy.check_batch_size(config.batch_size)
         self._epoch = 0
+        self._position = 0  # batches of the current epoch already yielded (or to skip)
+        self._fingerprint = {
+            "config": config.model_dump(mode="json"),
+            "labels": {"count": int(self._labels.numel()), "digest": labels_digest(self._labels)},
+        }
+        if check_sync and distributed.in_default_group(self._rank, self._world_size):
+            distributed.check_in_sync(
+                {
+                    "seed": digest(str(config.seed).encode()),
+                    "configuration": digest(config.model_dump_json(exclude={"seed"}).encode()),
+                    "labels": self._fingerprint["labels"]["digest"],
+                }
+            )
 
     @property
     def config(self) -> SamplerConfig:
@@ -136,6 +183,16 @@ class EpochBatchSampler(Sampler[list[int]]):
         return self._config.seed
 
     @property
+    def rank(self) -> int:
+        """This process's rank among ``world_size``."""
+        return self._rank
+
+    @property
+    def world_size(self) -> int:
+        """How many ranks share each epoch."""
+        return self._world_size
+
+    @property
     def epoch(self) -> int:
         """The epoch the next (or the running) iteration uses."""
         return self._epoch
@@ -144,7 +201,9 @@ class EpochBatchSampler(Sampler[list[int]]):
         """Make the next iteration produce epoch ``epoch`` (for exact reproducibility).
 
         An iteration that runs to its end advances the epoch by one, so calling this is
-        optional: without it every iteration still draws a fresh epoch.
+        optional: without it every iteration still draws a fresh epoch. After
+        :meth:`load_state_dict`, setting the checkpoint's own epoch keeps the resume position;
+        any other epoch starts from its first batch.
 
         Raises:
             ConfigError: if ``epoch`` is not an integer >= 0.
@@ -152,12 +211,19 @@ class EpochBatchSampler(Sampler[list[int]]):
         if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
             msg = f"epoch: expected an integer >= 0, but got epoch={epoch!r}"
             raise ConfigError(msg)
+        if epoch != self._epoch:
+            self._position = 0
         self._epoch = epoch
 
-    def num_batches(self, epoch: int) -> int:
-        """How many batches epoch ``epoch`` yields, computed without sampling it."""
+    def _global_batches(self, epoch: int) -> int:
         n = self._strategy.epoch_length(epoch)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def num_batches(self, epoch: int) -> int:
+        """How many batches this rank yields in epoch ``epoch``, computed without sampling it."""
+        return distributed.rank_batch_count(
+            self._global_batches(epoch), self._world_size, drop_last=self.drop_last
+        )
 
     def __len__(self) -> int:
         return self.num_batches(self._epoch)
@@ -181,19 +247,72 @@ class EpochBatchSampler(Sampler[list[int]]):
         self._check(indices, epoch)
         return indices
 
-    def epoch_batches(self, epoch: int) -> Iterator[list[int]]:
-        """The batches of epoch ``epoch`` as lists, without changing :attr:`epoch`."""
-        indices: list[int] = self.epoch_indices(epoch).tolist()
+    def epoch_batches(self, epoch: int, start: int = 0) -> Iterator[list[int]]:
+        """This rank's batches of epoch ``epoch`` from its ``start``-th, without changing state."""
         size = self.batch_size
-        stop = len(indices) - len(indices) % size if self.drop_last else len(indices)
-        for start in range(0, stop, size):
-            yield indices[start : start + size]
+        n_global = self._global_batches(epoch)
+        ids: Sequence[int] = range(start, n_global)
+        if self._world_size > 1:
+            ids = distributed.rank_batch_ids(
+                n_global, rank=self._rank, world_size=self._world_size, drop_last=self.drop_last
+            )[start:]
+        if not ids:
+            return
+        indices = self.epoch_indices(epoch)
+        per_chunk = max(1, _CHUNK // size)
+        for offset in range(0, len(ids), per_chunk):
+            chosen = ids[offset : offset + per_chunk]
+            if isinstance(chosen, range) and chosen.step == 1:  # one slice, no gather
+                flat: list[int] = indices[chosen.start * size : chosen.stop * size].tolist()
+                for at in range(0, len(flat), size):
+                    yield flat[at : at + size]
+            else:
+                for batch in chosen:
+                    yield indices[batch * size : (batch + 1) * size].tolist()
 
     def __iter__(self) -> Iterator[list[int]]:
-        epoch = self._epoch
-        yield from self.epoch_batches(epoch)
+        epoch, start = self._epoch, self._position
+        for batch in self.epoch_batches(epoch, start):
+            self._position += 1
+            yield batch
         if self._epoch == epoch:  # unless set_epoch was called meanwhile
-            self._epoch = epoch + 1
+            self._epoch, self._position = epoch + 1, 0
+
+    def state_dict(self) -> dict[str, Any]:
+        """A small JSON-serialisable checkpoint of where this sampler is.
+
+        Holds the epoch, the batches of it already yielded, and fingerprints of the labels and
+        configuration. Ranks advance in lockstep, so any rank's state resumes every rank.
+
+        Example:
+            >>> from samplekit import EpochBatchSampler
+            >>> sampler = EpochBatchSampler([0, 1] * 20, "stratified", batch_size=4)
+            >>> it = iter(sampler); first = [next(it), next(it)]
+            >>> state = sampler.state_dict()
+            >>> state["epoch"], state["position"]
+            (0, 2)
+            >>> resumed = EpochBatchSampler([0, 1] * 20, "stratified", batch_size=4)
+            >>> resumed.load_state_dict(state)
+            >>> list(resumed) == list(it)
+            True
+        """
+        return {
+            "version": STATE_VERSION,
+            "epoch": self._epoch,
+            "position": self._position,
+            "world_size": self._world_size,
+            **self._fingerprint,
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Resume from :meth:`state_dict`: the next iteration yields what that epoch had left.
+
+        Raises:
+            ConfigError: if the state comes from other labels, configuration or world size
+                (naming what differs), or is malformed.
+        """
+        expected = {**self._fingerprint, "world_size": self._world_size}
+        self._epoch, self._position = check_state(state, expected)
 
     def _check(self, indices: object, epoch: int) -> None:
         name = self._config.strategy.name

@@ -98,7 +98,7 @@ class Strategy(abc.ABC):
         """Per-class counts and indices of :attr:`labels`, computed on first use and kept."""
         return ClassIndex(self.labels)
 
-    def check_batch_size(self, batch_size: int) -> None:
+    def check_batch_size(self, batch_size: int) -> None:  # noqa: B027 - optional, no-op default
         """Refuse a batch size this strategy cannot serve; the sampler calls it at construction.
 
         The default accepts any. Override it to raise :class:`samplekit.errors.ConfigError`

@@ -1,0 +1,129 @@
+"""Sharding an epoch's batches over ``torch.distributed`` ranks, and checking ranks agree.
+
+Every rank computes the same global epoch from the shared seed, cuts it into batches, and takes
+every ``world_size``-th whole batch starting at its rank, so a batch keeps the strategy's
+composition on every rank. All ranks yield the same number of batches:
+
+- ``drop_last=False``: the batch count is rounded up to a multiple of ``world_size`` by repeating
+  batches from the start of the epoch (as ``DistributedSampler`` repeats samples);
+- ``drop_last=True``: the smaller last batch and then the batches beyond the last multiple of
+  ``world_size`` are dropped.
+
+Example:
+    >>> from samplekit.distributed import rank_batch_ids
+    >>> rank_batch_ids(5, rank=0, world_size=2, drop_last=False)   # batch 0 repeats as padding
+    [0, 2, 4]
+    >>> rank_batch_ids(5, rank=1, world_size=2, drop_last=False)
+    [1, 3, 0]
+    >>> rank_batch_ids(5, rank=1, world_size=2, drop_last=True)
+    [1, 3]
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+
+from samplekit.errors import ConfigError, DesyncError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = [
+    "check_in_sync",
+    "in_default_group",
+    "rank_batch_count",
+    "rank_batch_ids",
+    "resolve_rank",
+]
+
+
+def _initialised() -> bool:
+    return bool(torch.distributed.is_available() and torch.distributed.is_initialized())
+
+
+def resolve_rank(rank: int | None, world_size: int | None) -> tuple[int, int]:
+    """The (rank, world_size) to use: given values, else ``torch.distributed``'s, else (0, 1).
+
+    Raises:
+        ConfigError: if ``world_size < 1`` or ``rank`` is not in ``[0, world_size)``.
+    """
+    if world_size is None:
+        world_size = torch.distributed.get_world_size() if _initialised() else 1
+    if rank is None:
+        rank = torch.distributed.get_rank() if _initialised() else 0
+    for name, value in (("world_size", world_size), ("rank", rank)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            msg = f"{name}: expected an integer, but got {name}={value!r}"
+            raise ConfigError(msg)
+    if world_size < 1:
+        msg = f"world_size: expected an integer >= 1, but got world_size={world_size}"
+        raise ConfigError(msg)
+    if not 0 <= rank < world_size:
+        msg = (
+            f"rank: expected 0 <= rank < world_size={world_size}, but got rank={rank}; "
+            f"pass the process's rank, or leave both unset to read them from torch.distributed"
+        )
+        raise ConfigError(msg)
+    return rank, world_size
+
+
+def rank_batch_count(global_batches: int, world_size: int, *, drop_last: bool) -> int:
+    """How many batches each rank yields when the epoch has ``global_batches`` batches."""
+    if drop_last:
+        return global_batches // world_size
+    return -(-global_batches // world_size)
+
+
+def rank_batch_ids(
+    global_batches: int, *, rank: int, world_size: int, drop_last: bool
+) -> list[int]:
+    """The global batch numbers rank ``rank`` yields, in order (padding wraps to the start)."""
+    count = rank_batch_count(global_batches, world_size, drop_last=drop_last)
+    return [(rank + step * world_size) % global_batches for step in range(count)]
+
+
+def in_default_group(rank: int, world_size: int) -> bool:
+    """Whether (rank, world_size) are this process's place in the default process group."""
+    return (
+        _initialised()
+        and torch.distributed.get_world_size() == world_size
+        and torch.distributed.get_rank() == rank
+    )
+
+
+def check_in_sync(fingerprint: Mapping[str, int]) -> None:
+    """All-gather ``fingerprint`` over the default group; raise on every rank if ranks differ.
+
+    One small collective (an ``all_gather`` of a few integers). Every rank must call it, which
+    is why the sampler runs it at construction.
+
+    Raises:
+        DesyncError: naming each part that differs and the ranks that hold each value.
+    """
+    dist = torch.distributed
+    names = sorted(fingerprint)
+    device = torch.device("cpu")
+    if dist.get_backend() == "nccl":  # NCCL moves CUDA tensors only
+        device = torch.device("cuda", torch.cuda.current_device())
+    mine = torch.tensor([fingerprint[name] for name in names], dtype=torch.int64, device=device)
+    gathered = [torch.empty_like(mine) for _ in range(dist.get_world_size())]
+    dist.all_gather(gathered, mine)
+    table = torch.stack(gathered).cpu()
+    problems = []
+    for column, name in enumerate(names):
+        values = table[:, column].tolist()
+        if len(set(values)) > 1:
+            groups: dict[int, list[int]] = {}
+            for rank, value in enumerate(values):
+                groups.setdefault(value, []).append(rank)
+            shown = "; ".join(f"ranks {ranks} have {value:#x}" for value, ranks in groups.items())
+            problems.append(f"{name} differs ({shown})")
+    if problems:
+        msg = (
+            f"EpochBatchSampler is out of sync across ranks: {', '.join(problems)}. Every rank "
+            f"must build the sampler from the same labels, configuration and seed, or ranks "
+            f"would train on overlapping or missing data. Pass check_sync=False to skip this check."
+        )
+        raise DesyncError(msg)
