@@ -11,6 +11,7 @@ Example:
 from samplekit.config import SamplerConfig, StrategyConfig
 from samplekit.errors import (
     ConfigError,
+    DesyncError,
     LabelsError,
     PluginError,
     PluginWarning,
@@ -26,6 +27,7 @@ from samplekit.strategy import EpochContext, Options, Strategy
 
 __all__ = [
     "ConfigError",
+    "DesyncError",
     "EpochBatchSampler",
     "EpochContext",
     "LabelsError",
