@@ -63,10 +63,12 @@ def index_dtype(n: int) -> torch.dtype:
     return torch.int32 if n <= _INT32_LIMIT else torch.int64
 
 
-def choice_without_replacement(n: int, k: int, gen: torch.Generator) -> torch.Tensor:
-    """Draw ``k`` distinct integers from ``range(n)`` uniformly, in random order.
+def choice_without_replacement(
+    n: int, k: int, gen: torch.Generator, *, shuffled: bool = True
+) -> torch.Tensor:
+    """Draw ``k`` distinct integers from ``range(n)`` uniformly.
 
-    Costs O(k) expected time and memory when ``k`` is small against ``n`` (draws with
+    Costs O(k log k) time and O(k) memory when ``k`` is small against ``n`` (draws with
     replacement, then drops repeats), and O(n) otherwise (a permutation), so that keeping a few
     negatives out of very many does not permute them all.
 
@@ -74,6 +76,8 @@ def choice_without_replacement(n: int, k: int, gen: torch.Generator) -> torch.Te
         n: size of the population, ``n >= 0``.
         k: how many to draw, ``0 <= k <= n``.
         gen: the generator every draw comes from.
+        shuffled: return them in random order; if False the order is unspecified (cheaper when
+            the caller shuffles anyway).
 
     Returns:
         A 1-D tensor of ``k`` distinct values (dtype from :func:`index_dtype`).
@@ -86,13 +90,19 @@ def choice_without_replacement(n: int, k: int, gen: torch.Generator) -> torch.Te
         raise ValueError(msg)
     dtype = index_dtype(n)
     if 4 * k >= n:
-        return torch.randperm(n, generator=gen, dtype=torch.int64)[:k].to(dtype)
+        return torch.randperm(n, generator=gen, dtype=dtype)[:k]
     # Sparse regime: the set of distinct values among i.i.d. draws is, given its size, a uniform
     # subset (the law is invariant under relabelling), so keeping a uniform k of them is uniform.
-    drawn = torch.empty(0, dtype=torch.int64)
+    drawn = torch.empty(0, dtype=dtype)
     while drawn.numel() < k:
         missing = k - drawn.numel()
-        extra = torch.randint(n, (missing + missing // 4 + 16,), generator=gen)
+        extra = torch.randint(n, (missing + missing // 8 + 16,), generator=gen, dtype=dtype)
         drawn = torch.unique(torch.cat((drawn, extra)))
-    keep = torch.randperm(drawn.numel(), generator=gen)[:k]
-    return drawn[keep].to(dtype)
+    surplus = drawn.numel() - k
+    if shuffled:
+        return drawn[torch.randperm(drawn.numel(), generator=gen, dtype=dtype)[:k]]
+    if surplus:
+        keep = torch.ones(drawn.numel(), dtype=torch.bool)
+        keep[choice_without_replacement(drawn.numel(), surplus, gen, shuffled=False)] = False
+        drawn = drawn[keep]
+    return drawn

@@ -10,7 +10,6 @@ from pydantic import Field
 import samplekit
 from samplekit.errors import ConfigError
 from samplekit.hookspecs import Register, hookimpl
-from samplekit.rng import index_dtype
 
 if TYPE_CHECKING:
     from samplekit.strategy import EpochContext
@@ -116,28 +115,38 @@ class ClassWeighted(samplekit.Strategy):
 
     def _with_replacement(self, gen: torch.Generator) -> torch.Tensor:
         index = self.class_index
-        drawn_class = torch.multinomial(
-            self.class_probs, self.num_samples, replacement=True, generator=gen
-        )
-        # Uniform position inside the class; the modulo bias is below count / 2**62.
-        position = torch.randint(2**62, (self.num_samples,), generator=gen)
-        position %= index.counts[drawn_class]
-        picked = index.grouped[index.offsets[drawn_class] + position]
-        return picked.to(index_dtype(self.labels.numel()))
+        out = torch.empty(self.num_samples, dtype=index.grouped.dtype)
+        cdf = torch.cumsum(self.class_probs, 0)
+        counts, starts, last = index.counts, index.offsets[:-1], len(index) - 1
+        for start in range(0, self.num_samples, _CHUNK):  # bounded memory, same draws
+            size = min(_CHUNK, self.num_samples - start)
+            drawn = torch.rand(size, generator=gen, dtype=torch.float64)
+            klass = torch.searchsorted(cdf, drawn, right=True).clamp_(max=last)
+            # A uniform position inside the class: 53 random bits scaled to its count.
+            where = torch.rand(size, generator=gen, dtype=torch.float64).mul_(counts[klass])
+            position = torch.minimum(where.long(), counts[klass] - 1)
+            out[start : start + size] = index.grouped[starts[klass] + position]
+        return out
 
     def _without_replacement(self, gen: torch.Generator) -> torch.Tensor:
+        index = self.class_index
+        dtype = index.grouped.dtype
+        if self.num_samples == self.labels.numel():  # every sample: weights cannot matter
+            return index.grouped[torch.randperm(self.num_samples, generator=gen, dtype=dtype)]
         # Efraimidis-Spirakis: the k smallest Exp(1)/w keys are a weighted draw without
         # replacement; within a class all weights are equal.
-        index = self.class_index
-        weight = torch.repeat_interleave(self.per_class_weight, index.counts)
-        keys = torch.empty(weight.numel(), dtype=torch.float64).exponential_(generator=gen)
+        weight = torch.repeat_interleave(self.per_class_weight.float(), index.counts)
+        keys = torch.empty(weight.numel()).exponential_(generator=gen)
         keys /= weight  # weight 0 gives +inf: never drawn while others remain
-        if self.num_samples == weight.numel():
-            chosen = torch.arange(weight.numel())
-        else:
-            chosen = torch.topk(keys, self.num_samples, largest=False, sorted=False).indices
-        picked = index.grouped[chosen[torch.randperm(chosen.numel(), generator=gen)]]
-        return picked.to(index_dtype(self.labels.numel()))
+        del weight
+        chosen = torch.topk(keys, self.num_samples, largest=False, sorted=False).indices
+        del keys
+        chosen = chosen[torch.randperm(chosen.numel(), generator=gen)]
+        return index.grouped[chosen]
+
+
+# Draws made per step: large enough to stay vectorised, small enough to bound memory.
+_CHUNK = 1 << 20
 
 
 @hookimpl

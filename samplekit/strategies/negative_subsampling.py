@@ -11,7 +11,7 @@ from pydantic import Field, model_validator
 import samplekit
 from samplekit.errors import ConfigError, LabelsError
 from samplekit.hookspecs import Register, hookimpl
-from samplekit.rng import choice_without_replacement, generator
+from samplekit.rng import choice_without_replacement, generator, index_dtype
 
 if TYPE_CHECKING:
     from samplekit.strategy import EpochContext
@@ -82,9 +82,11 @@ class NegativeSubsampling(samplekit.Strategy):
 
     def __init__(self, labels: torch.Tensor, options: NegativeSubsampling.Options) -> None:
         super().__init__(labels, options)
+        dtype = index_dtype(labels.numel())
         negative = labels == options.negative_label
-        self.negatives = torch.nonzero(negative).flatten()
-        self.positives = torch.nonzero(~negative).flatten()
+        self.negatives = torch.nonzero(negative).flatten().to(dtype)
+        del negative
+        self.positives = torch.nonzero(labels != options.negative_label).flatten().to(dtype)
         n_neg, n_pos = self.negatives.numel(), self.positives.numel()
         if n_neg == 0:
             present = self.class_index.classes.tolist()[:10]
@@ -121,13 +123,20 @@ class NegativeSubsampling(samplekit.Strategy):
 
     def sample(self, ctx: EpochContext) -> torch.Tensor:
         """Every positive and ``k`` negatives, shuffled together."""
+        gen = ctx.generator
         if self.options.cycle:
             chosen = self.negatives[self._cycle_slice(ctx.seed, ctx.epoch)]
         else:
-            picks = choice_without_replacement(self.negatives.numel(), self.k, ctx.generator)
+            picks = choice_without_replacement(self.negatives.numel(), self.k, gen, shuffled=False)
             chosen = self.negatives[picks]
-        epoch = torch.cat((self.positives, chosen))
-        return epoch[torch.randperm(epoch.numel(), generator=ctx.generator)]
+        # A uniform permutation of slots places the positives and the chosen negatives: the same
+        # law as shuffling their concatenation, one pass cheaper.
+        n_pos = self.positives.numel()
+        slots = torch.randperm(n_pos + self.k, generator=gen, dtype=self.positives.dtype)
+        epoch = torch.empty(n_pos + self.k, dtype=self.positives.dtype)
+        epoch[slots[:n_pos]] = self.positives
+        epoch[slots[n_pos:]] = chosen
+        return epoch
 
     def _cycle_slice(self, seed: int, epoch: int) -> torch.Tensor:
         cycle, step = divmod(epoch, self.epochs_per_cycle)
@@ -141,7 +150,10 @@ class NegativeSubsampling(samplekit.Strategy):
         cached = self._cycle_cache
         if cached is None or cached[0] != (seed, cycle):
             gen = generator(seed, "negative_subsampling.cycle", cycle)
-            cached = ((seed, cycle), torch.randperm(self.negatives.numel(), generator=gen))
+            order = torch.randperm(
+                self.negatives.numel(), generator=gen, dtype=self.negatives.dtype
+            )
+            cached = ((seed, cycle), order)
             self._cycle_cache = cached
         return cached[1]
 

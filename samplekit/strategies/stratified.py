@@ -8,7 +8,6 @@ import torch
 
 import samplekit
 from samplekit.hookspecs import Register, hookimpl
-from samplekit.rng import index_dtype
 
 if TYPE_CHECKING:
     from samplekit.strategy import EpochContext
@@ -25,9 +24,10 @@ class Stratified(samplekit.Strategy):
     smaller batch (if any) holds what is left. Which samples go to which batch, the order of the
     batches and the order inside each batch are drawn afresh every epoch.
 
-    The epoch is built in O(N log batch_size) time: each batch gets the rounded-down share of
-    every class, and the ``batch_size - sum(floors)`` remaining slots of each batch are dealt
-    round-robin to the classes, at most one extra per class and batch.
+    The epoch is built in O(N) time and memory: each batch gets the rounded-down share of every
+    class, the ``batch_size - sum(floors)`` spare slots of each batch are dealt round-robin to the
+    classes (at most one extra per class and batch, batches in random order), the class slots
+    inside each batch are laid out at random, and each class's shuffled samples fill its slots.
 
     Example:
         >>> from samplekit import EpochBatchSampler
@@ -53,7 +53,8 @@ class Stratified(samplekit.Strategy):
 
         Args:
             batch_size: the batch size.
-            gen: if given, the order in which classes take the spare slots is drawn from it.
+            gen: if given, which batches receive which spare slots is drawn from it (so the batch
+                order is random); otherwise it is a fixed round-robin.
         """
         counts = self.class_index.counts
         total = int(self.labels.numel())
@@ -69,10 +70,13 @@ class Stratified(samplekit.Strategy):
             order = torch.argsort(frac + (frac == 0) * total, stable=True)
             extras[order[:surplus]] -= 1
         classes = torch.arange(counts.numel())
+        batches = torch.arange(max(full, 1))
         if gen is not None:
             classes = classes[torch.randperm(counts.numel(), generator=gen)]
+            batches = torch.randperm(max(full, 1), generator=gen)
+        # Extras are dealt round-robin: a class's run of at most `full` extras hits each batch once.
         owner = torch.repeat_interleave(classes, extras[classes])
-        batch = torch.arange(owner.numel()) % max(full, 1)
+        batch = batches[torch.arange(owner.numel()) % max(full, 1)]
         table = floor.repeat(full, 1).flatten()
         table += torch.bincount(batch * counts.numel() + owner, minlength=table.numel())
         table = table.view(full, counts.numel())
@@ -80,28 +84,69 @@ class Stratified(samplekit.Strategy):
         return torch.cat((table, last.unsqueeze(0)))
 
     def sample(self, ctx: EpochContext) -> torch.Tensor:
-        """Deal every class's shuffled samples into batches by :meth:`batch_counts`."""
+        """Lay out each batch's class slots by :meth:`batch_counts`, then fill them per class."""
         gen, size = ctx.generator, ctx.batch_size
+        index = self.class_index
+        n, n_classes = int(self.labels.numel()), len(index)
         table = self.batch_counts(size, gen)
-        pool = torch.cat(
-            [part[torch.randperm(part.numel(), generator=gen)] for part in self.class_index.split()]
+        small = _smallest_int(n_classes)
+        # The class of every slot, batch after batch, grouped by class inside a batch ...
+        slot_class = torch.repeat_interleave(
+            torch.arange(n_classes, dtype=small).repeat(table.shape[0]), table.flatten()
         )
-        blocks = table.flatten()
-        # Block (b, c) reads class c's samples from where batch b-1 stopped reading them.
-        read_from = self.class_index.offsets[:-1] + torch.cumsum(table, 0) - table
-        write_to = torch.cumsum(blocks, 0) - blocks
-        shift = torch.repeat_interleave(read_from.flatten() - write_to, blocks)
-        dtype = index_dtype(pool.numel())
-        order = pool[shift + torch.arange(pool.numel())]
+        # ... then mixed inside each full batch (a random layout per batch, drawn from a few
+        # shared permutations) and in the last batch.
         full = (table.shape[0] - 1) * size
-        batches = order[:full].view(-1, size)
-        batches = batches[torch.randperm(batches.shape[0], generator=gen)]
-        within = torch.argsort(torch.rand(batches.shape, generator=gen), dim=1)
-        tail = order[full:]
-        tail = tail[torch.randperm(tail.numel(), generator=gen)]
-        return torch.cat((torch.gather(batches, 1, within.to(torch.int64)).flatten(), tail)).to(
-            dtype
-        )
+        if full:
+            _shuffle_rows(slot_class[:full].view(-1, size), gen)
+        if full < n:
+            tail = slot_class[full:]
+            tail.copy_(tail[torch.randperm(n - full, generator=gen)])
+        # Pour each class's samples, shuffled, into its slots in order.
+        dtype = index.grouped.dtype
+        out = torch.empty(n, dtype=dtype)
+        if n_classes <= _MASKED_CLASSES:
+            for c, part in enumerate(index.split()):
+                shuffled = part[torch.randperm(part.numel(), generator=gen, dtype=dtype)]
+                out.masked_scatter_(slot_class == c, shuffled)
+        else:
+            pool = torch.cat(
+                [
+                    part[torch.randperm(part.numel(), generator=gen, dtype=dtype)]
+                    for part in index.split()
+                ]
+            )
+            out[torch.argsort(slot_class, stable=True)] = pool
+        return out
+
+
+# Above this many classes, slots are grouped by class with one stable sort, not a mask per class.
+_MASKED_CLASSES = 32
+# Rows shuffled per step and distinct random layouts shared by the rows of one step.
+_ROWS_PER_STEP = 1 << 12
+_LAYOUTS = 64
+
+
+def _smallest_int(n_classes: int) -> torch.dtype:
+    for dtype in (torch.int8, torch.int16, torch.int32):
+        if n_classes <= torch.iinfo(dtype).max:
+            return dtype
+    return torch.int64  # pragma: no cover - more than 2**31 classes
+
+
+def _shuffle_rows(rows: torch.Tensor, gen: torch.Generator) -> None:
+    """Shuffle each row of ``rows`` in place, in bounded steps.
+
+    Each row gets a uniformly random layout, picked from a small set drawn per step; rows that
+    pick the same layout are permuted alike. Cheap (no per-element sort), and enough here: the
+    rows hold class labels whose members are shuffled separately.
+    """
+    width = rows.shape[1]
+    for start in range(0, rows.shape[0], _ROWS_PER_STEP):
+        block = rows[start : start + _ROWS_PER_STEP]
+        layouts = torch.argsort(torch.rand(_LAYOUTS, width, generator=gen), dim=1)
+        pick = torch.randint(_LAYOUTS, (block.shape[0],), generator=gen)
+        block.copy_(torch.gather(block, 1, layouts[pick]))
 
 
 @hookimpl
