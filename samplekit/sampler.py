@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -16,7 +18,7 @@ from samplekit.state import STATE_VERSION, check_state, digest, labels_digest
 from samplekit.strategy import EpochContext
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
     from typing_extensions import Self
 
@@ -51,6 +53,9 @@ class EpochBatchSampler(Sampler[list[int]]):
         check_sync: when ``torch.distributed`` is initialised, check once, with one small
             collective, that every rank has the same seed, configuration and labels (every
             rank must then construct the sampler). ``False`` skips it.
+        prefetch: prepare the next epoch's indices in a background thread (at most one epoch
+            ahead), so iteration does not wait at an epoch boundary. Results are unchanged; the
+            strategy's ``sample`` then runs in that thread.
         **options: the strategy's options (see ``samplekit strategies``).
 
     Raises:
@@ -84,6 +89,7 @@ class EpochBatchSampler(Sampler[list[int]]):
         rank: int | None = None,
         world_size: int | None = None,
         check_sync: bool = True,
+        prefetch: bool = False,
         **options: Any,
     ) -> None:
         config = validate_config(
@@ -94,7 +100,7 @@ class EpochBatchSampler(Sampler[list[int]]):
                 "drop_last": drop_last,
             }
         )
-        self._setup(config, labels, rank, world_size, check_sync)
+        self._setup(config, labels, rank, world_size, check_sync, prefetch)
 
     @classmethod
     def from_config(
@@ -105,10 +111,11 @@ class EpochBatchSampler(Sampler[list[int]]):
         rank: int | None = None,
         world_size: int | None = None,
         check_sync: bool = True,
+        prefetch: bool = False,
     ) -> Self:
         """Build a sampler from a :class:`SamplerConfig`, a mapping or a JSON string.
 
-        ``rank``, ``world_size`` and ``check_sync`` are as in the constructor.
+        ``rank``, ``world_size``, ``check_sync`` and ``prefetch`` are as in the constructor.
 
         Example:
             >>> from samplekit import EpochBatchSampler
@@ -119,7 +126,7 @@ class EpochBatchSampler(Sampler[list[int]]):
             2
         """
         sampler = cls.__new__(cls)
-        sampler._setup(validate_config(config), labels, rank, world_size, check_sync)
+        sampler._setup(validate_config(config), labels, rank, world_size, check_sync, prefetch)
         return sampler
 
     def _setup(
@@ -129,6 +136,7 @@ class EpochBatchSampler(Sampler[list[int]]):
         rank: int | None,
         world_size: int | None,
         check_sync: bool,
+        prefetch: bool,
     ) -> None:
         self._config = config
         self._rank, self._world_size = distributed.resolve_rank(rank, world_size)
@@ -151,6 +159,9 @@ class EpochBatchSampler(Sampler[list[int]]):
                     "labels": self._fingerprint["labels"]["digest"],
                 }
             )
+        self._prefetch = _Prefetcher(self.epoch_indices) if prefetch else None
+        if self._prefetch is not None:
+            self._prefetch.start(self._epoch)
 
     @property
     def config(self) -> SamplerConfig:
@@ -258,7 +269,11 @@ class EpochBatchSampler(Sampler[list[int]]):
             )[start:]
         if not ids:
             return
-        indices = self.epoch_indices(epoch)
+        if self._prefetch is not None:
+            indices = self._prefetch.take(epoch)
+            self._prefetch.start(epoch + 1)
+        else:
+            indices = self.epoch_indices(epoch)
         per_chunk = max(1, _CHUNK // size)
         for offset in range(0, len(ids), per_chunk):
             chosen = ids[offset : offset + per_chunk]
@@ -339,9 +354,56 @@ class EpochBatchSampler(Sampler[list[int]]):
             msg = f"strategy {name!r} broke its contract in epoch {epoch}: {problem}"
             raise StrategyOutputError(msg)
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_prefetch"] = self._prefetch is not None  # threads do not pickle: start afresh
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        prefetch = state.pop("_prefetch")
+        self.__dict__.update(state)
+        self._prefetch = _Prefetcher(self.epoch_indices) if prefetch else None
+
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(strategy={self._config.strategy!r}, "
             f"batch_size={self.batch_size}, seed={self.seed}, drop_last={self.drop_last}, "
             f"num_samples={self._labels.numel()}, epoch={self._epoch})"
         )
+
+
+class _Prefetcher:
+    """Computes one epoch ahead in a thread; a miss computes in the caller instead.
+
+    The thread is not a daemon: at interpreter exit Python waits for the one epoch in flight
+    rather than tearing torch down underneath it.
+    """
+
+    def __init__(self, compute: Callable[[int], torch.Tensor]) -> None:
+        self._compute = compute
+        self._lock = threading.Lock()
+        self._pending: tuple[int, Future[torch.Tensor]] | None = None
+
+    def start(self, epoch: int) -> None:
+        with self._lock:
+            if self._pending is not None and self._pending[0] == epoch:
+                return
+            future: Future[torch.Tensor] = Future()
+            self._pending = (epoch, future)
+        thread = threading.Thread(
+            target=self._run, args=(epoch, future), name="samplekit-prefetch", daemon=False
+        )
+        thread.start()
+
+    def _run(self, epoch: int, future: Future[torch.Tensor]) -> None:
+        try:
+            future.set_result(self._compute(epoch))
+        except BaseException as exc:  # handed to the consumer by take()
+            future.set_exception(exc)
+
+    def take(self, epoch: int) -> torch.Tensor:
+        with self._lock:
+            pending, self._pending = self._pending, None
+        if pending is not None and pending[0] == epoch:
+            return pending[1].result()
+        return self._compute(epoch)
