@@ -119,4 +119,10 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # Leave without interpreter finalisation, as torch.multiprocessing's children do: under
+    # torchrun, torch's gloo teardown at exit sometimes aborts ("terminate called without an
+    # active exception") after everything has finished, even in a script without samplekit.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
