@@ -1,1 +1,80 @@
-"""Property-testing kit for strategy authors (see docs/testing.md)."""
+"""Property-testing kit for strategy authors: :func:`check_strategy` and hypothesis strategies.
+
+Needs hypothesis (``pip install "samplekit[testing]"``). The kit's names load on first use, so
+``import samplekit`` and pytest's loading of :mod:`samplekit.testing.pytest_plugin` never import
+hypothesis; using a name without hypothesis installed raises an ``ImportError`` saying what to
+install. See ``docs/testing.md``.
+
+Example:
+    >>> from samplekit.testing import check_strategy, labels
+    >>> check_strategy("stratified", labels=labels(max_size=40), max_examples=3)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from samplekit.testing.check import VARIES_MIN_DISTINCT, StrategyContractError, check_strategy
+    from samplekit.testing.strategies import (
+        DEFAULT_DTYPES,
+        LabelArray,
+        SamplerInputs,
+        batch_sizes,
+        epochs,
+        labels,
+        sampler_inputs,
+        seeds,
+    )
+
+__all__ = [
+    "DEFAULT_DTYPES",
+    "MISSING_HYPOTHESIS",
+    "VARIES_MIN_DISTINCT",
+    "LabelArray",
+    "SamplerInputs",
+    "StrategyContractError",
+    "batch_sizes",
+    "check_strategy",
+    "epochs",
+    "labels",
+    "sampler_inputs",
+    "seeds",
+]
+
+MISSING_HYPOTHESIS = (
+    "samplekit.testing needs hypothesis, which is not installed; "
+    'run: pip install "samplekit[testing]"'
+)
+"""The message of the ``ImportError`` raised when the kit is used without hypothesis."""
+
+_CHECK = "samplekit.testing.check"
+_STRATEGIES = "samplekit.testing.strategies"
+_LAZY = {
+    "VARIES_MIN_DISTINCT": _CHECK,
+    "StrategyContractError": _CHECK,
+    "check_strategy": _CHECK,
+    "DEFAULT_DTYPES": _STRATEGIES,
+    "LabelArray": _STRATEGIES,
+    "SamplerInputs": _STRATEGIES,
+    "batch_sizes": _STRATEGIES,
+    "epochs": _STRATEGIES,
+    "labels": _STRATEGIES,
+    "sampler_inputs": _STRATEGIES,
+    "seeds": _STRATEGIES,
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        msg = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(msg)
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

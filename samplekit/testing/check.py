@@ -1,0 +1,516 @@
+"""``check_strategy``: a hypothesis search for inputs on which a strategy breaks its contract.
+
+See ``docs/testing.md`` for the list of claims checked and how to opt in to more.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, NoReturn
+
+try:
+    import hypothesis
+except ImportError as exc:  # pragma: no cover - tested in a subprocess with hypothesis hidden
+    from samplekit.testing import MISSING_HYPOTHESIS
+
+    raise ImportError(MISSING_HYPOTHESIS) from exc
+import numpy as np
+import torch
+from hypothesis import strategies as st
+from hypothesis.errors import FailedHealthCheck, Flaky, Unsatisfiable
+
+from samplekit.config import StrategyConfig, validate_config
+from samplekit.errors import ConfigError, LabelsError, StrategyOutputError
+from samplekit.registry import get_strategy, validate_strategy_class
+from samplekit.rng import generator
+from samplekit.sampler import EpochBatchSampler
+from samplekit.strategy import EpochContext, Strategy
+from samplekit.testing import strategies as kit
+
+if TYPE_CHECKING:
+    from samplekit.config import SamplerConfig
+
+__all__ = ["VARIES_MIN_DISTINCT", "StrategyContractError", "check_strategy"]
+
+VARIES_MIN_DISTINCT = 16
+"""``varies_between_epochs`` is checked only on epochs holding at least this many distinct indices.
+
+Below that two honest random epochs can coincide by chance (two samples have only two orders),
+so a difference cannot be demanded; from 16 distinct indices on, a shuffle repeats with
+probability at most 1/16!, about 5e-14.
+"""
+
+_UNKNOWN_KEY = "samplekit_check_unknown_option"
+# Global RNG seeds of the two probes that must give the same epoch.
+_PROBE_SEEDS = (12345, 67890)
+
+
+class StrategyContractError(AssertionError):
+    """A strategy broke one claim of its contract on the inputs hypothesis reports.
+
+    Attributes:
+        strategy: the strategy's name.
+        claim: the claim broken, e.g. ``"index range"`` or ``"no global RNG"``.
+    """
+
+    def __init__(self, strategy: str, claim: str, detail: str, inputs: str) -> None:
+        self.strategy = strategy
+        self.claim = claim
+        self.detail = detail
+        self.inputs = inputs
+        super().__init__(
+            f"strategy {strategy!r} broke the claim {claim!r}: {detail}\n    inputs: {inputs}"
+        )
+
+
+def check_strategy(
+    strategy: type[Strategy] | str,
+    /,
+    *,
+    labels: st.SearchStrategy[Any] | None = None,
+    batch_sizes: st.SearchStrategy[int] | None = None,
+    options: st.SearchStrategy[Mapping[str, Any]] | None = None,
+    without_replacement: bool = False,
+    permutation: bool = False,
+    varies_between_epochs: bool = False,
+    invalid_options: Iterable[Mapping[str, Any]] = (),
+    max_examples: int | None = None,
+    settings: hypothesis.settings | None = None,
+    **option_values: Any,
+) -> None:
+    """Search for inputs on which ``strategy`` breaks its contract; raise the shrunk one.
+
+    Runs a hypothesis search over labels, batch sizes, seeds, epochs, ``drop_last`` and the
+    options, checking on each example that ``sample`` returns a 1-D integer tensor of
+    ``epoch_length(epoch)`` indices in range, that the sampler's ``len`` and batches match, that
+    the same (seed, epoch) gives the same batches (fresh sampler and ``set_epoch``), that no
+    global RNG (torch, ``random``, numpy) is read, and that bad options fail at construction.
+    Inputs the constructor refuses with ``LabelsError`` or ``ConfigError`` are skipped as
+    invalid; any error later is a failure. The global RNG states are restored afterwards.
+
+    Args:
+        strategy: a :class:`~samplekit.Strategy` subclass or a registered strategy name.
+        labels: label arrays to draw (default :func:`samplekit.testing.labels`).
+        batch_sizes: batch sizes to draw (default :func:`samplekit.testing.batch_sizes`).
+        options: a strategy of whole option mappings; exclusive with ``**option_values``.
+        without_replacement: also claim no index appears twice within an epoch.
+        permutation: also claim each epoch is a permutation of ``range(len(labels))``.
+        varies_between_epochs: also claim epochs ``e`` and ``e + 1`` differ, checked on epochs
+            of at least :data:`VARIES_MIN_DISTINCT` distinct indices.
+        invalid_options: option mappings, each merged over the example's options, that must
+            make construction raise :class:`~samplekit.ConfigError`.
+        max_examples: examples to try; default: the loaded hypothesis profile's.
+        settings: hypothesis settings to run with; default: the loaded profile with
+            ``deadline=None``. ``max_examples`` overrides its ``max_examples``. The kit always
+            reports one failure (``report_multiple_bugs=False``) and skips the explain phase.
+        **option_values: the strategy's options, each a fixed value or a ``SearchStrategy``
+            drawn per example.
+
+    Raises:
+        StrategyContractError: naming the broken claim, after hypothesis printed the shrunk
+            falsifying example.
+        ConfigError: for bad kit arguments (both ``options`` and ``**option_values``, fixed
+            options the strategy refuses, or a strategy refusing every generated input).
+        UnknownStrategyError: for a name no plugin registered.
+
+    Example:
+        >>> from samplekit.testing import check_strategy, labels
+        >>> check_strategy("stratified", labels=labels(max_size=50), permutation=True,
+        ...                max_examples=5)
+    """
+    cls = _resolve(strategy)
+    if options is not None and option_values:
+        msg = (
+            f"check_strategy: give the options either as keywords or as options=, not both "
+            f"(got options= and {sorted(option_values)}); put the fixed ones in options= "
+            f"with st.fixed_dictionaries"
+        )
+        raise ConfigError(msg)
+    given: object = options  # checked at runtime: callers may pass anything
+    if given is not None and not isinstance(given, st.SearchStrategy):
+        msg = (
+            f"check_strategy: options= must be a hypothesis SearchStrategy of option mappings "
+            f"(e.g. st.just({{...}})), but got {type(given).__name__}; pass fixed options "
+            f"as keywords"
+        )
+        raise ConfigError(msg)
+    invalid = [dict(entry) for entry in _mappings(invalid_options)]
+    drawn = {k: v for k, v in option_values.items() if isinstance(v, st.SearchStrategy)}
+    if options is None and not drawn:
+        try:
+            StrategyConfig.resolve(cls, option_values)
+        except ConfigError as exc:
+            msg = f"check_strategy: the options given are invalid: {exc}"
+            raise ConfigError(msg) from None
+    all_options = options
+    if options is None and drawn:
+        all_options = st.fixed_dictionaries(
+            {k: v if k in drawn else st.just(v) for k, v in option_values.items()}
+        )
+    run = _Run(
+        cls,
+        labels=kit.labels() if labels is None else labels,
+        batch_sizes=kit.batch_sizes() if batch_sizes is None else batch_sizes,
+        options=all_options,
+        fixed=option_values,
+        claims=(without_replacement, permutation, varies_between_epochs),
+        invalid=invalid,
+    )
+    base = settings if settings is not None else hypothesis.settings(deadline=None)
+    # One report per call, and no explain phase: it reruns the failure many times for little.
+    phases = tuple(phase for phase in base.phases if phase != hypothesis.Phase.explain)
+    changes: dict[str, Any] = {"report_multiple_bugs": False, "phases": phases}
+    if max_examples is not None:
+        changes["max_examples"] = max_examples
+    test = hypothesis.settings(base, **changes)(hypothesis.given(st.data())(run.example))
+    try:
+        test()
+    except Flaky as exc:  # a failure that did not reproduce: report the claim it broke
+        found = _contract_error(exc)
+        if found is None:
+            raise
+        detail = (
+            f"{found.detail} (the failure did not reproduce on every run of the same input: "
+            f"the strategy is not a pure function of its inputs)"
+        )
+        raise StrategyContractError(found.strategy, found.claim, detail, found.inputs) from exc
+    except (Unsatisfiable, FailedHealthCheck) as exc:
+        if run.examples:
+            raise
+        msg = (
+            f"check_strategy: {cls.name!r} refused every generated input at construction "
+            f"(last refusal: {run.last_refusal}); pass labels=, batch_sizes= or options it "
+            f"accepts"
+        )
+        raise ConfigError(msg) from exc
+
+
+def _contract_error(exc: BaseException) -> StrategyContractError | None:
+    if isinstance(exc, StrategyContractError):
+        return exc
+    for inner in getattr(exc, "exceptions", ()):
+        found = _contract_error(inner)
+        if found is not None:
+            return found
+    return None
+
+
+def _resolve(strategy: object) -> type[Strategy]:
+    if isinstance(strategy, str):
+        return get_strategy(strategy)
+    if isinstance(strategy, type):
+        return validate_strategy_class(strategy)
+    msg = (
+        f"check_strategy: expected a samplekit.Strategy subclass or a registered name, but "
+        f"got {strategy!r}"
+    )
+    raise TypeError(msg)
+
+
+def _mappings(entries: Iterable[object]) -> Iterator[Mapping[str, Any]]:
+    for entry in entries:
+        if not isinstance(entry, Mapping):
+            msg = (
+                f"check_strategy: invalid_options must hold option mappings such as "
+                f"{{'neg_ratio': 2.0}}, but holds {entry!r}"
+            )
+            raise TypeError(msg)
+        yield entry
+
+
+@contextlib.contextmanager
+def _restored_global_rng() -> Iterator[None]:
+    """Restore torch's CPU, ``random``'s and numpy's global RNG states on exit."""
+    py_state = random.getstate()
+    np_state = np.random.get_state()  # noqa: NPY002 - saved to restore the caller's state
+    try:
+        with torch.random.fork_rng(devices=[]):
+            yield
+    finally:
+        random.setstate(py_state)
+        np.random.set_state(np_state)  # noqa: NPY002 - restores the caller's state
+
+
+def _seed_globals(seed: int) -> None:
+    """Seed every global RNG; the kit does so only to prove the strategy ignores them."""
+    torch.default_generator.manual_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - probing that the strategy ignores numpy's global RNG
+
+
+class _Run:
+    """The per-example checks of one :func:`check_strategy` call."""
+
+    def __init__(
+        self,
+        cls: type[Strategy],
+        *,
+        labels: st.SearchStrategy[Any],
+        batch_sizes: st.SearchStrategy[int],
+        options: st.SearchStrategy[Mapping[str, Any]] | None,
+        fixed: Mapping[str, Any],
+        claims: tuple[bool, bool, bool],
+        invalid: list[dict[str, Any]],
+    ) -> None:
+        self.cls = cls
+        self.labels = labels
+        self.batch_sizes = batch_sizes
+        self.options = options
+        self.fixed = dict(fixed)
+        self.without_replacement, self.permutation, self.varies = claims
+        self.invalid = invalid
+        self.examples = 0
+        self.last_refusal = "none"
+        self.inputs = ""
+
+    def fail(self, claim: str, detail: str) -> NoReturn:
+        """Raise the one error type every broken claim is reported with."""
+        raise StrategyContractError(self.cls.name, claim, detail, self.inputs)
+
+    def refuse(self, exc: Exception) -> NoReturn:
+        self.last_refusal = f"{type(exc).__name__}: {exc}"
+        hypothesis.reject()
+
+    def example(self, data: st.DataObject) -> None:
+        """Draw one example and check every claim on it."""
+        labels = data.draw(self.labels, label="labels")
+        batch_size = data.draw(self.batch_sizes, label="batch_size")
+        seed = data.draw(kit.seeds(), label="seed")
+        epoch = data.draw(kit.epochs(), label="epoch")
+        drop_last = data.draw(st.booleans(), label="drop_last")
+        options = dict(self.fixed if self.options is None else data.draw(self.options, "options"))
+        size = len(labels) if hasattr(labels, "__len__") else "?"
+        self.inputs = (
+            f"{size} labels ({type(labels).__name__}), batch_size={batch_size}, seed={seed}, "
+            f"epoch={epoch}, drop_last={drop_last}, options={options!r}"
+        )
+        try:
+            config = validate_config(
+                {
+                    "strategy": StrategyConfig.resolve(self.cls, options),
+                    "batch_size": batch_size,
+                    "seed": seed,
+                    "drop_last": drop_last,
+                }
+            )
+        except ConfigError as exc:  # a drawn option combination the Options model refuses
+            self.refuse(exc)
+        with _restored_global_rng():
+            _seed_globals(_PROBE_SEEDS[0])
+            first = self.build(config, labels, refuse=True)
+            self.examples += 1
+            self.check_option_validation(labels, config, options)
+            n = first.labels.numel()
+            direct = self.sample_directly(first.strategy, config, epoch, n)
+            _seed_globals(_PROBE_SEEDS[0])
+            sampler = self.build(config, labels)
+            batches = self.iterate(sampler, epoch)
+            self.check_batches(sampler, epoch, batches, direct)
+            _seed_globals(_PROBE_SEEDS[0])
+            if self.iterate(sampler, epoch) != batches:
+                self.fail(
+                    "deterministic",
+                    f"iterating again after set_epoch({epoch}) gave other batches than the first "
+                    f"time: state kept between calls changes the output",
+                )
+            _seed_globals(_PROBE_SEEDS[1])
+            if self.iterate(self.build(config, labels), epoch) != batches:
+                self.fail(
+                    "no global RNG",
+                    "the same (seed, epoch) gave other batches after torch.manual_seed, "
+                    "random.seed and numpy.random.seed changed: draw only from ctx.generator",
+                )
+            self.check_opt_in(sampler, epoch, direct, n)
+
+    def build(
+        self, config: SamplerConfig, labels: Any, *, refuse: bool = False
+    ) -> EpochBatchSampler:
+        try:
+            return EpochBatchSampler.from_config(
+                config, labels, rank=0, world_size=1, check_sync=False
+            )
+        except (LabelsError, ConfigError) as exc:
+            if refuse:
+                self.refuse(exc)
+            self.fail(
+                "deterministic",
+                f"construction refused inputs it accepted before: {type(exc).__name__}: {exc}",
+            )
+        except Exception as exc:
+            self.fail(
+                "errors only at construction",
+                f"the constructor raised {type(exc).__name__}: {exc}; refuse unusable inputs "
+                f"with LabelsError or ConfigError",
+            )
+
+    def check_option_validation(
+        self, labels: Any, config: SamplerConfig, options: Mapping[str, Any]
+    ) -> None:
+        tries = [({**options, _UNKNOWN_KEY: 1}, "an unknown option key")]
+        tries += [({**options, **bad}, f"invalid_options entry {bad!r}") for bad in self.invalid]
+        for values, what in tries:
+            try:
+                strategy = StrategyConfig.resolve(self.cls, values)
+                EpochBatchSampler.from_config(
+                    config.model_copy(update={"strategy": strategy}),
+                    labels,
+                    rank=0,
+                    world_size=1,
+                    check_sync=False,
+                )
+            except ConfigError:
+                continue
+            except Exception as exc:
+                self.fail(
+                    "options validated at construction",
+                    f"{what} raised {type(exc).__name__}: {exc}, not samplekit.ConfigError",
+                )
+            self.fail(
+                "options validated at construction",
+                f"{what} was accepted at construction; validate options in the Options model "
+                f"or raise ConfigError from __init__",
+            )
+
+    def sample_directly(
+        self, strategy: Strategy, config: SamplerConfig, epoch: int, n: int
+    ) -> list[int]:
+        ctx = EpochContext(
+            epoch=epoch,
+            seed=config.seed,
+            batch_size=config.batch_size,
+            generator=generator(config.seed, epoch),
+        )
+        try:
+            expected = strategy.epoch_length(epoch)
+            out = strategy.sample(ctx)
+        except Exception as exc:
+            self.raised(exc, "sample()")
+        if not isinstance(out, torch.Tensor):
+            self.fail(
+                "sample returns a 1-D integer tensor",
+                f"sample() returned {type(out).__name__}, not a torch.Tensor",
+            )
+        if out.ndim != 1:
+            self.fail(
+                "sample returns a 1-D integer tensor",
+                f"sample() returned a tensor of shape {tuple(out.shape)}, not 1-D",
+            )
+        if out.dtype.is_floating_point or out.dtype.is_complex or out.dtype == torch.bool:
+            self.fail(
+                "sample returns a 1-D integer tensor",
+                f"sample() returned dtype {out.dtype}, not an integer dtype",
+            )
+        if out.numel() != expected:
+            self.fail(
+                "epoch_length",
+                f"epoch_length({epoch}) said {expected} but sample() returned {out.numel()} "
+                f"indices",
+            )
+        if out.numel() and (int(out.min()) < 0 or int(out.max()) >= n):
+            self.fail(
+                "index range",
+                f"sample() returned indices from {int(out.min())} to {int(out.max())}, "
+                f"outside [0, {n})",
+            )
+        indices: list[int] = out.tolist()
+        return indices
+
+    def raised(self, exc: Exception, where: str) -> NoReturn:
+        if isinstance(exc, StrategyContractError):
+            raise exc
+        if isinstance(exc, StrategyOutputError):
+            self.fail("sampler accepts the output", str(exc))
+        if isinstance(exc, (ConfigError, LabelsError)):
+            self.fail(
+                "options validated at construction",
+                f"{where} raised {type(exc).__name__}: {exc}; refuse bad options or labels in "
+                f"the Options model or __init__, before any epoch runs",
+            )
+        self.fail(
+            "errors only at construction",
+            f"{where} raised {type(exc).__name__}: {exc}; only the constructor may refuse inputs",
+        )
+
+    def iterate(self, sampler: EpochBatchSampler, epoch: int) -> list[list[int]]:
+        batches: list[list[int]] = []
+        try:
+            sampler.set_epoch(epoch)
+            expected = len(sampler)
+            for batch in sampler:
+                batches.append(batch)
+                if len(sampler) != expected:
+                    self.fail(
+                        "len(sampler)",
+                        f"len(sampler) was {expected} before iterating epoch {epoch} and "
+                        f"{len(sampler)} after {len(batches)} batches",
+                    )
+        except Exception as exc:
+            self.raised(exc, "iterating the sampler")
+        if len(batches) != expected:
+            self.fail(
+                "len(sampler)",
+                f"len(sampler) was {expected} but epoch {epoch} yielded {len(batches)} batches",
+            )
+        return batches
+
+    def check_batches(
+        self,
+        sampler: EpochBatchSampler,
+        epoch: int,
+        batches: list[list[int]],
+        direct: list[int],
+    ) -> None:
+        size, length = sampler.batch_size, len(direct)
+        sizes = [len(b) for b in batches]
+        last_ok = not sizes or (
+            0 < sizes[-1] <= size and (sizes[-1] == size or not sampler.drop_last)
+        )
+        if any(s != size for s in sizes[:-1]) or not last_ok:
+            self.fail(
+                "batch sizes",
+                f"batch sizes {sizes[:10]}...{sizes[-3:]} with batch_size={size}, "
+                f"drop_last={sampler.drop_last}",
+            )
+        due = length - (length % size if sampler.drop_last else 0)
+        if sum(sizes) != due:
+            self.fail(
+                "epoch_length",
+                f"epoch_length({epoch})={length} with batch_size={size}, "
+                f"drop_last={sampler.drop_last} means {due} indices, but the sampler yielded "
+                f"{sum(sizes)}",
+            )
+        if [i for b in batches for i in b] != direct[:due]:
+            self.fail(
+                "deterministic",
+                f"a fresh sampler's epoch {epoch} differs from sample() called directly with "
+                f"the same (seed, epoch)",
+            )
+
+    def check_opt_in(
+        self, sampler: EpochBatchSampler, epoch: int, direct: list[int], n: int
+    ) -> None:
+        if self.without_replacement and len(set(direct)) != len(direct):
+            twice = sorted({i for i in direct if direct.count(i) > 1})[:10]
+            self.fail(
+                "without_replacement",
+                f"epoch {epoch} holds indices more than once, e.g. {twice}",
+            )
+        if self.permutation and sorted(direct) != list(range(n)):
+            missing = sorted(set(range(n)) - set(direct))[:10]
+            self.fail(
+                "permutation",
+                f"epoch {epoch} is not a permutation of range({n}): {len(direct)} indices, "
+                f"{len(set(direct))} distinct, missing e.g. {missing}",
+            )
+        if self.varies and len(set(direct)) >= VARIES_MIN_DISTINCT:
+            try:
+                following: list[int] = sampler.epoch_indices(epoch + 1).tolist()
+            except Exception as exc:
+                self.raised(exc, f"sampling epoch {epoch + 1}")
+            if following == direct:
+                self.fail(
+                    "varies_between_epochs",
+                    f"epochs {epoch} and {epoch + 1} are identical ({len(direct)} indices)",
+                )

@@ -1,0 +1,344 @@
+"""Hypothesis strategies for the inputs of a sampler: labels, batch sizes, seeds and epochs.
+
+Every function is keyword-only and returns a hypothesis ``SearchStrategy``; bad arguments raise
+:class:`~samplekit.errors.ConfigError` at once, saying how to fix them. Defaults stay small (a few
+thousand labels at most, mostly far fewer) so properties run fast.
+
+Example:
+    >>> from hypothesis import given, settings
+    >>> from samplekit.testing import labels
+    >>> @settings(max_examples=5, database=None)
+    ... @given(labels(values=[0, 1], min_classes=2))
+    ... def test_both_classes(y):
+    ...     assert sorted(set(int(v) for v in y)) == [0, 1]
+    >>> test_both_classes()
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any, Union
+
+import numpy as np
+import torch
+
+try:
+    from hypothesis import strategies as st
+except ImportError as exc:  # pragma: no cover - tested in a subprocess with hypothesis hidden
+    from samplekit.testing import MISSING_HYPOTHESIS
+
+    raise ImportError(MISSING_HYPOTHESIS) from exc
+
+from samplekit.errors import ConfigError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from samplekit.sampler import EpochBatchSampler
+    from samplekit.strategy import Strategy
+
+__all__ = [
+    "DEFAULT_DTYPES",
+    "LabelArray",
+    "SamplerInputs",
+    "batch_sizes",
+    "epochs",
+    "labels",
+    "sampler_inputs",
+    "seeds",
+]
+
+LabelArray = Union[torch.Tensor, "np.ndarray[Any, Any]", list[int]]
+"""What :func:`labels` draws: a torch tensor, a numpy array or a Python list of ints."""
+
+DEFAULT_DTYPES: tuple[Any, ...] = (
+    torch.uint8,
+    torch.int8,
+    torch.int16,
+    torch.int32,
+    torch.int64,
+    np.dtype(np.int32),
+    np.dtype(np.int64),
+    list,
+)
+"""The label containers :func:`labels` draws from by default (``list`` means a Python list)."""
+
+# Label sizes up to this are drawn about half of the time, whatever max_size is.
+_SMALL = 64
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _value_range(kind: Any) -> tuple[int, int]:
+    if kind is list:
+        return _INT64
+    if isinstance(kind, torch.dtype):
+        if kind.is_floating_point or kind.is_complex or kind == torch.bool:
+            msg = f"labels: dtypes must be integer dtypes, but got {kind}"
+            raise ConfigError(msg)
+        info = torch.iinfo(kind)
+        return int(info.min), int(info.max)
+    try:
+        dtype = np.dtype(kind)
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype.kind not in "iu":
+        msg = (
+            f"labels: each of dtypes must be an integer torch dtype, an integer numpy dtype or "
+            f"`list`, but got {kind!r}; e.g. dtypes=[torch.int64, np.int32, list]"
+        )
+        raise ConfigError(msg)
+    npinfo = np.iinfo(dtype)
+    return int(npinfo.min), int(npinfo.max)
+
+
+def _positive(name: str, value: int, minimum: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        msg = f"labels: {name} must be an integer >= {minimum}, but got {name}={value!r}"
+        raise ConfigError(msg)
+
+
+def labels(
+    *,
+    min_size: int = 1,
+    max_size: int = 2000,
+    min_classes: int = 1,
+    max_classes: int = 10,
+    values: Sequence[int] | None = None,
+    dtypes: Sequence[Any] | None = None,
+    skewed: bool = True,
+    min_per_class: int = 1,
+) -> st.SearchStrategy[LabelArray]:
+    r"""Label arrays: skewed class shares, arbitrary integer values, several containers.
+
+    Each example picks a size, a number of classes, the class values (any integers the container
+    holds, negative and large ones included, unless ``values`` fixes them), each class's share
+    (up to about 1000 times another's when ``skewed``), shuffles the samples and returns them as
+    one of ``dtypes``. Small sizes are drawn about half of the time and shrink towards one class.
+
+    Args:
+        min_size: fewest labels, at least 1.
+        max_size: most labels.
+        min_classes: fewest distinct classes, at least 1.
+        max_classes: most distinct classes.
+        values: if given, the class values are drawn from these (all of them are present when
+            ``min_classes == len(values)``), e.g. ``[0, 1]`` for a negative and a positive class.
+        dtypes: containers to draw from: integer ``torch.dtype``\ s, integer numpy dtypes, or
+            ``list`` for a Python list (default :data:`DEFAULT_DTYPES`). Only those holding
+            every value of ``values`` are used.
+        skewed: draw very unequal class shares; ``False`` gives near-equal shares.
+        min_per_class: fewest samples of each present class.
+
+    Returns:
+        A ``SearchStrategy`` of torch tensors, numpy arrays and lists (:data:`LabelArray`).
+
+    Raises:
+        ConfigError: for contradictory arguments, naming the fix.
+    """
+    for name, value in (
+        ("min_size", min_size),
+        ("max_size", max_size),
+        ("min_classes", min_classes),
+        ("max_classes", max_classes),
+        ("min_per_class", min_per_class),
+    ):
+        _positive(name, value)
+    if max_size < min_size:
+        msg = f"labels: max_size={max_size} is below min_size={min_size}; raise max_size"
+        raise ConfigError(msg)
+    if max_classes < min_classes:
+        msg = (
+            f"labels: max_classes={max_classes} is below min_classes={min_classes}; "
+            f"raise max_classes"
+        )
+        raise ConfigError(msg)
+    fixed: list[int] | None = None
+    if values is not None:
+        fixed = [int(v) for v in values]
+        if len(set(fixed)) != len(fixed) or not fixed:
+            msg = f"labels: values must be distinct integers, at least one, but got {values!r}"
+            raise ConfigError(msg)
+        if len(fixed) < min_classes:
+            msg = (
+                f"labels: min_classes={min_classes} needs at least that many values, but "
+                f"values={fixed!r}; give more values or lower min_classes"
+            )
+            raise ConfigError(msg)
+        max_classes = min(max_classes, len(fixed))
+    if max_size < min_classes * min_per_class:
+        msg = (
+            f"labels: min_classes={min_classes} with min_per_class={min_per_class} needs "
+            f"max_size >= {min_classes * min_per_class}, but got max_size={max_size}"
+        )
+        raise ConfigError(msg)
+    kinds = list(DEFAULT_DTYPES if dtypes is None else dtypes)
+    ranges = [(kind, _value_range(kind)) for kind in kinds]
+    if fixed is not None:
+        low, high = min(fixed), max(fixed)
+        ranges = [(k, r) for k, r in ranges if r[0] <= low and high <= r[1]]
+    if not ranges:
+        msg = (
+            f"labels: no dtype in {kinds!r} holds every value of {fixed!r}; add a wider dtype "
+            f"such as torch.int64 or list"
+        )
+        raise ConfigError(msg)
+    return _draw_labels(
+        min_size=max(min_size, min_classes * min_per_class),
+        max_size=max_size,
+        min_classes=min_classes,
+        max_classes=max_classes,
+        values=fixed,
+        ranges=ranges,
+        skewed=skewed,
+        min_per_class=min_per_class,
+    )
+
+
+@st.composite
+def _draw_labels(
+    draw: st.DrawFn,
+    *,
+    min_size: int,
+    max_size: int,
+    min_classes: int,
+    max_classes: int,
+    values: list[int] | None,
+    ranges: list[tuple[Any, tuple[int, int]]],
+    skewed: bool,
+    min_per_class: int,
+) -> LabelArray:
+    small = min(max_size, max(min_size, _SMALL))
+    n = draw(st.integers(min_size, small) | st.integers(min_size, max_size), label="size")
+    k = draw(st.integers(min_classes, min(max_classes, n // min_per_class)), label="classes")
+    kind, (low, high) = draw(st.sampled_from(ranges), label="dtype")
+    if values is not None:
+        chosen = draw(st.lists(st.sampled_from(values), min_size=k, max_size=k, unique=True))
+    else:
+        chosen = draw(st.lists(st.integers(low, high), min_size=k, max_size=k, unique=True))
+    # Skewed shares differ up to 2**10 times.
+    weights = [2 ** draw(st.integers(0, 10)) for _ in range(k)] if skewed else [1] * k
+    rest = n - k * min_per_class
+    counts = [min_per_class + rest * w // sum(weights) for w in weights]
+    counts[0] += n - sum(counts)
+    order_seed = draw(st.integers(0, 2**32 - 1), label="shuffle seed")
+    values_t = torch.tensor(chosen, dtype=torch.int64)
+    tensor = torch.repeat_interleave(values_t, torch.tensor(counts))
+    tensor = tensor[torch.randperm(n, generator=torch.Generator().manual_seed(order_seed))]
+    if kind is list:
+        out: list[int] = tensor.tolist()
+        return out
+    if isinstance(kind, torch.dtype):
+        return tensor.to(kind)
+    return tensor.numpy().astype(kind)
+
+
+def batch_sizes(*, min_value: int = 1, max_value: int = 256) -> st.SearchStrategy[int]:
+    """Batch sizes in ``[min_value, max_value]``, small ones (up to 16) about half of the time."""
+    _check_bounds("batch_sizes", min_value, max_value, 1)
+    small = min(max_value, max(min_value, 16))
+    return st.integers(min_value, small) | st.integers(min_value, max_value)
+
+
+def seeds(*, min_value: int = 0, max_value: int = 2**63 - 1) -> st.SearchStrategy[int]:
+    """Sampler seeds in ``[min_value, max_value]``."""
+    _check_bounds("seeds", min_value, max_value, None)
+    return st.integers(min_value, max_value)
+
+
+def epochs(*, min_value: int = 0, max_value: int = 10_000) -> st.SearchStrategy[int]:
+    """Epoch numbers in ``[min_value, max_value]`` (non-zero ones included by default)."""
+    _check_bounds("epochs", min_value, max_value, 0)
+    return st.integers(min_value, max_value)
+
+
+def _check_bounds(name: str, low: int, high: int, floor: int | None) -> None:
+    for value in (low, high):
+        if isinstance(value, bool) or not isinstance(value, int):
+            msg = f"{name}: bounds must be integers, but got {value!r}"
+            raise ConfigError(msg)
+    if floor is not None and low < floor:
+        msg = f"{name}: min_value must be >= {floor}, but got min_value={low}"
+        raise ConfigError(msg)
+    if high < low:
+        msg = f"{name}: max_value={high} is below min_value={low}; raise max_value"
+        raise ConfigError(msg)
+
+
+@dataclasses.dataclass(frozen=True)
+class SamplerInputs:
+    """One drawn set of sampler inputs, from :func:`sampler_inputs`.
+
+    Attributes:
+        labels: the label array (tensor, numpy array or list).
+        batch_size: samples per batch.
+        seed: the sampler seed.
+        epoch: the epoch to look at.
+        drop_last: the sampler's ``drop_last``.
+    """
+
+    labels: LabelArray
+    batch_size: int
+    seed: int
+    epoch: int
+    drop_last: bool
+
+    def sampler(self, strategy: str | type[Strategy], **options: Any) -> EpochBatchSampler:
+        """An :class:`~samplekit.EpochBatchSampler` on these inputs, set to :attr:`epoch`.
+
+        Raises:
+            ConfigError: for invalid options.
+            LabelsError: if the strategy cannot serve these labels.
+        """
+        from samplekit.sampler import EpochBatchSampler
+
+        sampler = EpochBatchSampler(
+            self.labels,
+            strategy,
+            batch_size=self.batch_size,
+            seed=self.seed,
+            drop_last=self.drop_last,
+            rank=0,
+            world_size=1,
+            check_sync=False,
+            **options,
+        )
+        sampler.set_epoch(self.epoch)
+        return sampler
+
+
+def sampler_inputs(
+    *,
+    labels: st.SearchStrategy[LabelArray] | None = None,
+    batch_sizes: st.SearchStrategy[int] | None = None,
+    seeds: st.SearchStrategy[int] | None = None,
+    epochs: st.SearchStrategy[int] | None = None,
+) -> st.SearchStrategy[SamplerInputs]:
+    """Whole sampler inputs: labels, batch size, seed, epoch and ``drop_last``.
+
+    Each argument replaces the default strategy of that input (the functions of this module).
+    Build a sampler on the drawn inputs with :meth:`SamplerInputs.sampler`.
+    """
+    return st.builds(
+        SamplerInputs,
+        labels=_labels_default() if labels is None else labels,
+        batch_size=_batch_sizes_default() if batch_sizes is None else batch_sizes,
+        seed=_seeds_default() if seeds is None else seeds,
+        epoch=_epochs_default() if epochs is None else epochs,
+        drop_last=st.booleans(),
+    )
+
+
+# sampler_inputs' parameters shadow the module's functions; these reach the functions.
+def _labels_default() -> st.SearchStrategy[LabelArray]:
+    return labels()
+
+
+def _batch_sizes_default() -> st.SearchStrategy[int]:
+    return batch_sizes()
+
+
+def _seeds_default() -> st.SearchStrategy[int]:
+    return seeds()
+
+
+def _epochs_default() -> st.SearchStrategy[int]:
+    return epochs()
