@@ -1,18 +1,29 @@
-"""The ``samplekit`` command line.
+r"""The ``samplekit`` command line: ``demo``, ``strategies`` and ``preview``.
+
+The commands import what they need (the sampler, numpy, the label loader) when they run. Bad
+input ends with a one-line ``Error: ...`` and exit status 2, never a traceback.
 
 Example:
     .. code-block:: console
 
-        $ samplekit demo
+        $ samplekit strategies
+        $ samplekit preview labels.npy --strategy negative_subsampling --batch-size 64 \
+            --option neg_ratio=0.25
 """
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import pathlib
+import re
+from typing import TYPE_CHECKING, Any
 
 import click
 
-__all__ = ["main"]
+if TYPE_CHECKING:
+    from samplekit.describe import StrategyDict
+
+__all__ = ["main", "parse_option_value"]
 
 
 @click.group()
@@ -72,3 +83,154 @@ def demo(epochs: int, seed: int) -> None:
         shown = ", ".join(f"{k}={v}" for k, v in options.items())
         click.echo(f"{name}({shown}): {len(sampler)} batches per epoch")
         click.echo(format_composition(composition(sampler, epochs), seen=seen))
+
+
+@main.command()
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print a JSON list of strategies (see docs/cli.md)."
+)
+def strategies(as_json: bool) -> None:
+    """List every registered strategy: source, summary and options with their constraints."""
+    from samplekit.describe import describe_strategies
+
+    described = describe_strategies()
+    if as_json:
+        click.echo(json.dumps(described, indent=2, ensure_ascii=False))
+        return
+    click.echo("\n\n".join(_format_strategy(strategy) for strategy in described))
+
+
+def _format_strategy(strategy: StrategyDict) -> str:
+    lines = [f"{strategy['name']}  ({strategy['source']})", f"  {strategy['summary']}"]
+    if not strategy["options"]:
+        lines.append("  options: none")
+        return "\n".join(lines)
+    lines.append("  options:")
+    for option in strategy["options"]:
+        default = "required" if option["required"] else f"default {json.dumps(option['default'])}"
+        head = f"    {option['name']}: {option['type']}  ({default})"
+        if option["constraints"]:
+            head += f"  [{option['constraints']}]"
+        lines.append(head)
+        if option["description"]:
+            lines.append(f"        {option['description']}")
+    return "\n".join(lines)
+
+
+def parse_option_value(text: str) -> Any:
+    """A ``--option`` value: its JSON meaning if it parses as JSON, else the text itself.
+
+    Example:
+        >>> [parse_option_value(v) for v in ("0.25", "true", "null", '{"0": 1}', "balanced")]
+        [0.25, True, None, {'0': 1}, 'balanced']
+    """
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _parse_assignments(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, Any]:
+    """The ``--option KEY=VALUE`` values as a mapping; malformed or repeated keys are errors."""
+    options: dict[str, Any] = {}
+    for value in values:
+        key, sep, text = value.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            msg = (
+                f"expected KEY=VALUE with an option name as KEY (e.g. neg_ratio=0.25), "
+                f"but got {_one_line(value)!r}"
+            )
+            raise click.BadParameter(msg, ctx, param)
+        if key in options:
+            msg = f"option {key!r} is given twice; give each option once"
+            raise click.BadParameter(msg, ctx, param)
+        options[key] = parse_option_value(text)
+    return options
+
+
+@main.command()
+@click.argument("labels_file", type=click.Path(path_type=pathlib.Path))
+@click.option("--strategy", "strategy_name", required=True, help="A registered strategy name.")
+@click.option("--batch-size", required=True, type=click.IntRange(min=1), help="Samples per batch.")
+@click.option(
+    "--epochs",
+    default=3,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="Epochs to run, from epoch 0.",
+)
+@click.option("--seed", default=0, show_default=True, type=int, help="The sampler's seed.")
+@click.option(
+    "--option",
+    "options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    callback=_parse_assignments,
+    help="A strategy option as KEY=VALUE (VALUE parsed as JSON if it can be); repeatable.",
+)
+@click.option("--drop-last", is_flag=True, help="Drop each epoch's last, smaller batch.")
+def preview(
+    labels_file: pathlib.Path,
+    strategy_name: str,
+    batch_size: int,
+    epochs: int,
+    seed: int,
+    options: dict[str, Any],
+    drop_last: bool,
+) -> None:
+    """Run a strategy on the labels in LABELS_FILE and print what each epoch holds.
+
+    LABELS_FILE is a .npy array, a .pt tensor (torch.save), or a .csv/.txt file with one
+    integer per line (a .csv may start with a header line). Per epoch it prints the batches,
+    the samples of each class, the fewest-most of each class in any full batch and, for
+    strategies that leave samples out, the share of each class seen so far.
+    """
+    from samplekit.config import StrategyConfig
+    from samplekit.errors import ConfigError, SampleKitError, UnknownStrategyError
+    from samplekit.labelfile import load_labels
+    from samplekit.report import (
+        composition,
+        format_composition,
+        format_label_counts,
+        leaves_samples_out,
+    )
+    from samplekit.sampler import EpochBatchSampler
+
+    try:
+        labels = load_labels(labels_file)
+    except SampleKitError as exc:
+        raise click.BadParameter(_one_line(str(exc)), param_hint="'LABELS_FILE'") from None
+    try:
+        config = StrategyConfig.resolve(strategy_name, options)
+    except UnknownStrategyError as exc:
+        raise click.BadParameter(_one_line(str(exc)), param_hint="'--strategy'") from None
+    except ConfigError as exc:
+        raise click.BadParameter(_one_line(str(exc)), param_hint="'--option'") from None
+    try:
+        sampler = EpochBatchSampler(
+            labels, config, batch_size=batch_size, seed=seed, drop_last=drop_last
+        )
+        rows = composition(sampler, epochs)
+    except SampleKitError as exc:  # the strategy cannot work with these labels or settings
+        raise click.UsageError(_one_line(str(exc))) from None
+    validated = config.options.model_dump(mode="json")  # the given options, as validated
+    shown = ", ".join(f"{key}={json.dumps(validated[key])}" for key in options)
+    click.echo(f"labels: {labels_file}: {format_label_counts(labels)}")
+    click.echo(
+        f"{config.name}({shown}), batch_size={batch_size}, seed={seed}"
+        f"{', drop_last' if drop_last else ''}: {len(sampler)} batches in epoch 0"
+    )
+    seen = leaves_samples_out(rows)
+    click.echo(
+        "per class (label:count); per batch = fewest-most of each class in a full batch"
+        + ("; seen = share of each class drawn at least once so far" if seen else "")
+    )
+    click.echo(format_composition(rows, seen=seen))
+
+
+def _one_line(text: str) -> str:
+    """``text`` with its line breaks (and the indentation after them) turned into spaces."""
+    return re.sub(r"\s*\n\s*", " ", text.strip())

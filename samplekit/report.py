@@ -19,7 +19,13 @@ import torch
 if TYPE_CHECKING:
     from samplekit.sampler import EpochBatchSampler
 
-__all__ = ["EpochComposition", "composition", "format_composition"]
+__all__ = [
+    "EpochComposition",
+    "composition",
+    "format_composition",
+    "format_label_counts",
+    "leaves_samples_out",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,3 +100,39 @@ def format_composition(rows: list[EpochComposition], *, seen: bool = False) -> s
             line += " | seen " + "  ".join(f"{c}:{s:.0%}" for c, s in row.seen_share.items())
         lines.append(line)
     return "\n".join(lines)
+
+
+def leaves_samples_out(rows: list[EpochComposition]) -> bool:
+    """Whether some class was not wholly seen by the end of ``rows``: the strategy subsamples.
+
+    Example:
+        >>> from samplekit import EpochBatchSampler
+        >>> from samplekit.report import composition, leaves_samples_out
+        >>> sampler = EpochBatchSampler([0] * 8 + [1] * 2, "stratified", batch_size=5)
+        >>> leaves_samples_out(composition(sampler, epochs=2))
+        False
+    """
+    return any(share < 1 for row in rows for share in row.seen_share.values())
+
+
+def format_label_counts(labels: torch.Tensor, *, limit: int = 20) -> str:
+    """How many samples and classes ``labels`` holds, with the count of each class.
+
+    Only the ``limit`` most frequent classes are listed by count; the rest are summarised.
+
+    Example:
+        >>> import torch
+        >>> from samplekit.report import format_label_counts
+        >>> format_label_counts(torch.tensor([1, 0, 1, 1]))
+        '4 samples, 2 classes: 0:1  1:3'
+    """
+    values, counts = torch.unique(labels.to(torch.int64), return_counts=True)
+    shown = f"{labels.numel()} samples, {values.numel()} classes: "
+    keep = torch.arange(values.numel())
+    if values.numel() > limit:
+        keep = torch.sort(torch.argsort(counts, descending=True, stable=True)[:limit]).values
+    pairs = zip(values[keep].tolist(), counts[keep].tolist(), strict=True)
+    listed = "  ".join(f"{v}:{n}" for v, n in pairs)
+    if values.numel() > limit:
+        listed += f"  (and {values.numel() - limit} smaller classes)"
+    return shown + listed
