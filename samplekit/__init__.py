@@ -1,5 +1,9 @@
 """samplekit: per-epoch sample selection for PyTorch by named, validated, pluggable strategies.
 
+The public names load on first use, so ``import samplekit`` (which pytest does in every run
+through the testing kit's plugin, and the ``samplekit`` command does before parsing
+arguments) does not import torch.
+
 Example:
     >>> from samplekit import EpochBatchSampler
     >>> sampler = EpochBatchSampler([0] * 80 + [1] * 20, "negative_subsampling",
@@ -8,22 +12,28 @@ Example:
     4
 """
 
-from samplekit.config import SamplerConfig, StrategyConfig
-from samplekit.errors import (
-    ConfigError,
-    DesyncError,
-    LabelsError,
-    PluginError,
-    PluginWarning,
-    SampleKitError,
-    StrategyOutputError,
-    UnknownStrategyError,
-)
-from samplekit.hookspecs import hookimpl
-from samplekit.plugins import get_plugin_manager
-from samplekit.registry import available_strategies, get_strategy, strategy_info
-from samplekit.sampler import EpochBatchSampler
-from samplekit.strategy import EpochContext, Options, Strategy
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from samplekit.config import SamplerConfig, StrategyConfig
+    from samplekit.errors import (
+        ConfigError,
+        DesyncError,
+        LabelsError,
+        PluginError,
+        PluginWarning,
+        SampleKitError,
+        StrategyOutputError,
+        UnknownStrategyError,
+    )
+    from samplekit.hookspecs import hookimpl
+    from samplekit.plugins import get_plugin_manager
+    from samplekit.registry import available_strategies, get_strategy, strategy_info
+    from samplekit.sampler import EpochBatchSampler
+    from samplekit.strategy import EpochContext, Options, Strategy
 
 __all__ = [
     "ConfigError",
@@ -48,3 +58,40 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+_ERRORS = "samplekit.errors"
+_LAZY = {
+    "SamplerConfig": "samplekit.config",
+    "StrategyConfig": "samplekit.config",
+    "ConfigError": _ERRORS,
+    "DesyncError": _ERRORS,
+    "LabelsError": _ERRORS,
+    "PluginError": _ERRORS,
+    "PluginWarning": _ERRORS,
+    "SampleKitError": _ERRORS,
+    "StrategyOutputError": _ERRORS,
+    "UnknownStrategyError": _ERRORS,
+    "hookimpl": "samplekit.hookspecs",
+    "get_plugin_manager": "samplekit.plugins",
+    "available_strategies": "samplekit.registry",
+    "get_strategy": "samplekit.registry",
+    "strategy_info": "samplekit.registry",
+    "EpochBatchSampler": "samplekit.sampler",
+    "EpochContext": "samplekit.strategy",
+    "Options": "samplekit.strategy",
+    "Strategy": "samplekit.strategy",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        msg = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(msg)
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -61,6 +61,21 @@ CASES = [
         LabelsError,
         ["negative_label=7"],
     ),
+    # labels are held as uint8 here: labels outside that range must not wrap onto 0 or 255
+    (
+        BINARY,
+        "negative_subsampling",
+        {"neg_ratio": 0.5, "negative_label": 256},
+        LabelsError,
+        ["negative_label=256"],
+    ),
+    (
+        [0, 1, 255],
+        "negative_subsampling",
+        {"neg_ratio": 0.5, "negative_label": -1},
+        LabelsError,
+        ["negative_label=-1"],
+    ),
     (
         [0] * 10,
         "negative_subsampling",

@@ -83,7 +83,11 @@ class NegativeSubsampling(samplekit.Strategy):
     def __init__(self, labels: torch.Tensor, options: NegativeSubsampling.Options) -> None:
         super().__init__(labels, options)
         dtype = index_dtype(labels.numel())
-        negative = labels == options.negative_label
+        info = torch.iinfo(labels.dtype)  # labels are compacted: a label outside the dtype is
+        if info.min <= options.negative_label <= info.max:  # absent (comparing would wrap it)
+            negative = labels == options.negative_label
+        else:
+            negative = torch.zeros(labels.shape, dtype=torch.bool)
         self.negatives = torch.nonzero(negative).flatten().to(dtype)
         del negative
         self.positives = torch.nonzero(labels != options.negative_label).flatten().to(dtype)
