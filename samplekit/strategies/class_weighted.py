@@ -93,6 +93,7 @@ class ClassWeighted(samplekit.Strategy):
             raise ConfigError(msg)
         self.class_probs = mass / mass.sum()
         self.per_class_weight = per_class
+        _ = index.grouped  # built now: construction, not the first epoch, pays
         self.num_samples = options.num_samples or int(labels.numel())
         drawable = int(counts[per_class > 0].sum())
         if not options.replacement and self.num_samples > drawable:

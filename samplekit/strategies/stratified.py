@@ -42,6 +42,10 @@ class Stratified(samplekit.Strategy):
     class Options(samplekit.Options):
         """``stratified`` takes no options: class shares come from the labels."""
 
+    def __init__(self, labels: torch.Tensor, options: Stratified.Options) -> None:
+        super().__init__(labels, options)
+        _ = self.class_index.grouped  # built now: construction, not the first epoch, pays
+
     def epoch_length(self, epoch: int) -> int:
         """Every sample, once."""
         return int(self.labels.numel())
