@@ -53,9 +53,12 @@ class EpochBatchSampler(Sampler[list[int]]):
         check_sync: when ``torch.distributed`` is initialised, check once, with one small
             collective, that every rank has the same seed, configuration and labels (every
             rank must then construct the sampler). ``False`` skips it.
-        prefetch: prepare the next epoch's indices in a background thread (at most one epoch
-            ahead), so iteration does not wait at an epoch boundary. Results are unchanged; the
-            strategy's ``sample`` then runs in that thread.
+        prefetch: while an epoch is iterated, prepare the next one's indices in a background
+            thread (one epoch ahead at most), so iteration does not wait at the boundary.
+            Batches are unchanged; the strategy's ``sample`` then runs in that thread, ahead of
+            time. It costs memory for one more epoch of indices, and at interpreter exit Python
+            waits for an epoch being prepared. With ``DataLoader(num_workers > 0)`` prefer
+            ``persistent_workers=True``, so workers are not forked while the thread runs.
         **options: the strategy's options (see ``samplekit strategies``).
 
     Raises:
@@ -160,8 +163,6 @@ class EpochBatchSampler(Sampler[list[int]]):
                 }
             )
         self._prefetch = _Prefetcher(self.epoch_indices) if prefetch else None
-        if self._prefetch is not None:
-            self._prefetch.start(self._epoch)
 
     @property
     def config(self) -> SamplerConfig:
@@ -260,6 +261,11 @@ class EpochBatchSampler(Sampler[list[int]]):
 
     def epoch_batches(self, epoch: int, start: int = 0) -> Iterator[list[int]]:
         """This rank's batches of epoch ``epoch`` from its ``start``-th, without changing state."""
+        return self._batches(epoch, start, self.epoch_indices)
+
+    def _batches(
+        self, epoch: int, start: int, indices_of: Callable[[int], torch.Tensor]
+    ) -> Iterator[list[int]]:
         size = self.batch_size
         n_global = self._global_batches(epoch)
         ids: Sequence[int] = range(start, n_global)
@@ -269,11 +275,7 @@ class EpochBatchSampler(Sampler[list[int]]):
             )[start:]
         if not ids:
             return
-        if self._prefetch is not None:
-            indices = self._prefetch.take(epoch)
-            self._prefetch.start(epoch + 1)
-        else:
-            indices = self.epoch_indices(epoch)
+        indices = indices_of(epoch)
         per_chunk = max(1, _CHUNK // size)
         for offset in range(0, len(ids), per_chunk):
             chosen = ids[offset : offset + per_chunk]
@@ -287,11 +289,18 @@ class EpochBatchSampler(Sampler[list[int]]):
 
     def __iter__(self) -> Iterator[list[int]]:
         epoch, start = self._epoch, self._position
-        for batch in self.epoch_batches(epoch, start):
+        for batch in self._batches(epoch, start, self._indices_for_iteration):
             self._position += 1
             yield batch
         if self._epoch == epoch:  # unless set_epoch was called meanwhile
             self._epoch, self._position = epoch + 1, 0
+
+    def _indices_for_iteration(self, epoch: int) -> torch.Tensor:
+        if self._prefetch is None:
+            return self.epoch_indices(epoch)
+        indices = self._prefetch.take(epoch)
+        self._prefetch.start(epoch + 1)
+        return indices
 
     def state_dict(self) -> dict[str, Any]:
         """A small JSON-serialisable checkpoint of where this sampler is.
@@ -373,10 +382,16 @@ class EpochBatchSampler(Sampler[list[int]]):
 
 
 class _Prefetcher:
-    """Computes one epoch ahead in a thread; a miss computes in the caller instead.
+    """Prepares the next epoch's indices in a background thread, one epoch at most.
 
-    The thread is not a daemon: at interpreter exit Python waits for the one epoch in flight
-    rather than tearing torch down underneath it.
+    ``take(epoch)`` hands over the prepared epoch when it is the one asked for, and otherwise
+    computes it in the caller, leaving the prepared one in place (a loop stopped mid-epoch
+    replays that epoch first, then wants the prepared one). ``start(epoch)`` does nothing while
+    ``epoch`` is prepared or under way, or while another epoch is still being prepared: a
+    sampler never has more than one thread and one spare epoch.
+
+    The thread is not a daemon: at interpreter exit Python waits for an epoch in flight rather
+    than tearing torch down underneath it.
     """
 
     def __init__(self, compute: Callable[[int], torch.Tensor]) -> None:
@@ -386,7 +401,8 @@ class _Prefetcher:
 
     def start(self, epoch: int) -> None:
         with self._lock:
-            if self._pending is not None and self._pending[0] == epoch:
+            pending = self._pending
+            if pending is not None and (pending[0] == epoch or not pending[1].done()):
                 return
             future: Future[torch.Tensor] = Future()
             self._pending = (epoch, future)
@@ -403,7 +419,11 @@ class _Prefetcher:
 
     def take(self, epoch: int) -> torch.Tensor:
         with self._lock:
-            pending, self._pending = self._pending, None
-        if pending is not None and pending[0] == epoch:
+            pending = self._pending
+            if pending is not None and pending[0] == epoch:
+                self._pending = None
+            else:
+                pending = None
+        if pending is not None:
             return pending[1].result()
         return self._compute(epoch)

@@ -113,8 +113,11 @@ class Strategy(abc.ABC):
     def sample(self, ctx: EpochContext) -> torch.Tensor:
         """The indices of epoch ``ctx.epoch`` in batch order, as a 1-D integer tensor.
 
-        Must draw randomness only from ``ctx.generator`` and return exactly
-        ``epoch_length(ctx.epoch)`` indices in ``[0, len(labels))``.
+        Must draw randomness only from ``ctx.generator`` (or from generators derived from
+        ``ctx.seed`` with :func:`samplekit.rng.generator`, for state that spans epochs) and
+        return exactly ``epoch_length(ctx.epoch)`` indices in ``[0, len(labels))``. The result
+        must depend only on ``ctx`` and what ``__init__`` computed: with ``prefetch=True`` the
+        sampler calls ``sample`` in a background thread, an epoch ahead of the training loop.
         """
 
     @classmethod

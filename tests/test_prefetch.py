@@ -1,8 +1,11 @@
 import copy
 import pickle
+import threading
+from typing import ClassVar
 
 import pytest
 import torch
+from torch.utils.data import DataLoader, TensorDataset
 
 import samplekit
 from samplekit import EpochBatchSampler, StrategyOutputError
@@ -56,3 +59,57 @@ def test_a_prefetching_sampler_copies(clone):
     sampler = EpochBatchSampler(LABELS, "stratified", batch_size=64, prefetch=True)
     twin = clone(sampler)
     assert list(twin) == list(sampler)
+
+
+class Recording(samplekit.Strategy):
+    """Every sample, shuffled; records which thread built which epoch."""
+
+    name = "recording"
+    calls: ClassVar[list[tuple[int, str]]] = []
+
+    def epoch_length(self, epoch):
+        return len(self.labels)
+
+    def sample(self, ctx):
+        self.calls.append((ctx.epoch, threading.current_thread().name))
+        return torch.randperm(len(self.labels), generator=ctx.generator)
+
+
+def wait_for_prefetch():
+    for thread in threading.enumerate():
+        if thread.name == "samplekit-prefetch":
+            thread.join(timeout=30)
+
+
+def test_later_epochs_are_built_once_in_the_background():
+    Recording.calls = []
+    sampler = EpochBatchSampler(LABELS, Recording, batch_size=64, prefetch=True)
+    assert not Recording.calls, "nothing is prepared before the first iteration"
+    for _ in range(3):
+        list(sampler)
+    wait_for_prefetch()
+    built = dict(Recording.calls)
+    assert sorted(epoch for epoch, _ in Recording.calls) == [0, 1, 2, 3]  # each once, 3 ahead
+    assert built[0] == threading.current_thread().name
+    assert {built[1], built[2], built[3]} == {"samplekit-prefetch"}
+
+
+def test_a_loop_stopped_mid_epoch_keeps_the_prepared_epoch():
+    Recording.calls = []
+    sampler = EpochBatchSampler(LABELS, Recording, batch_size=64, prefetch=True)
+    batch = next(iter(sampler))  # stop after one batch: epoch 1 is already being prepared
+    rest = list(sampler)  # epoch 0 again (not prepared), resuming at its second batch
+    list(sampler)  # epoch 1: the prepared one
+    wait_for_prefetch()
+    assert sorted(epoch for epoch, _ in Recording.calls) == [0, 0, 1, 2]
+    assert [batch, *rest] == list(sampler.epoch_batches(0))
+
+
+def test_prefetch_with_persistent_dataloader_workers():
+    dataset = TensorDataset(torch.arange(len(LABELS)))
+    batches = {}
+    for prefetch in (False, True):
+        sampler = EpochBatchSampler(LABELS, "stratified", batch_size=64, prefetch=prefetch)
+        loader = DataLoader(dataset, batch_sampler=sampler, num_workers=2, persistent_workers=True)
+        batches[prefetch] = [[b[0].tolist() for b in loader] for _ in range(2)]
+    assert batches[True] == batches[False]
