@@ -117,7 +117,14 @@ def _read_text(file: pathlib.Path, *, header: bool) -> Any:
         if not line:
             continue
         if _INTEGER.fullmatch(line):
-            values.append(int(line))
+            value = int(line)
+            if not -(2**63) <= value < 2**63:
+                msg = (
+                    f"labels file {str(file)!r}, line {number}: label {_clip(line)} does not fit "
+                    f"a 64-bit integer; map labels to smaller class ids"
+                )
+                raise LabelsError(msg)
+            values.append(value)
         elif header and first and not _looks_numeric(line):
             pass  # a column name
         else:

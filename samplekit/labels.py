@@ -82,6 +82,12 @@ def as_label_tensor(labels: Any) -> torch.Tensor:
             f"convert them first, e.g. labels.long() if every value is a whole number"
         )
         raise LabelsError(msg)
+    if tensor.dtype == torch.uint64 and bool((tensor.view(torch.int64) < 0).any()):
+        msg = (
+            "labels: uint64 labels of 2**63 or more do not fit int64; map them to smaller "
+            "class ids first (e.g. numpy.unique(labels, return_inverse=True))"
+        )
+        raise LabelsError(msg)
     tensor = tensor.to(_WIDEN.get(tensor.dtype, tensor.dtype))
     return _compact(tensor.detach().cpu())
 

@@ -335,6 +335,7 @@ def bad_files(directory: Path) -> dict[str, Path]:
         "word txt": text("word.txt", "label\n0\n1\n"),
         "two headers": text("headers.csv", "a\nb\n0\n"),
         "two columns": text("columns.csv", "a,b\n0,1\n"),
+        "huge label": text("huge.txt", "0\n99999999999999999999\n"),
         "empty csv": text("empty.csv", ""),
         "header only": text("header.csv", "label\n\n"),
         "float npy": npy("float.npy", np.array([0.0, 1.0])),
@@ -350,6 +351,7 @@ def bad_files(directory: Path) -> dict[str, Path]:
 
 
 FILE_ERRORS = {
+    "huge label": "does not fit a 64-bit integer",
     "missing": "does not exist",
     "not utf-8": "could not be read as text (UnicodeDecodeError",
     "directory": "is not a regular file",

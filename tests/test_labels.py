@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from samplekit.errors import LabelsError
 from samplekit.labels import ClassIndex, as_label_tensor
 
 
@@ -24,6 +25,11 @@ def test_labels_are_held_in_the_smallest_dtype(values, dtype):
 def test_unsigned_numpy_dtypes_are_widened_without_loss():
     labels = as_label_tensor(np.array([0, 2**40], dtype=np.uint64))
     assert labels.tolist() == [0, 2**40]
+
+
+def test_uint64_labels_beyond_int64_are_refused_not_wrapped():
+    with pytest.raises(LabelsError, match="2\\*\\*63"):
+        as_label_tensor(np.array([0, 2**63], dtype=np.uint64))
 
 
 @pytest.mark.parametrize("n_classes", [3, 40])  # the mask path and the sort path

@@ -88,7 +88,7 @@ def _value_range(kind: Any) -> tuple[int, int]:
         )
         raise ConfigError(msg)
     npinfo = np.iinfo(dtype)
-    return int(npinfo.min), int(npinfo.max)
+    return int(npinfo.min), min(int(npinfo.max), 2**63 - 1)  # labels are held as int64 at most
 
 
 def _positive(name: str, value: int, minimum: int = 1) -> None:
