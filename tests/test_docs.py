@@ -49,6 +49,8 @@ def python_blocks(page: Path) -> list[tuple[int, str]]:
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_markdown_examples_run(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    for source in sorted(ROOT.glob("plugins/*/src")):  # plugin pages run from this checkout,
+        monkeypatch.syspath_prepend(str(source))  # whether or not the plugins are installed
     namespace: dict[str, object] = {"__name__": "__docs__"}
     with isolated_plugin_manager():
         for line, code in python_blocks(page):
