@@ -21,7 +21,7 @@ import torch
 from samplekit.errors import LabelsError
 from samplekit.rng import index_dtype
 
-__all__ = ["ClassIndex", "as_label_tensor"]
+__all__ = ["ClassIndex", "as_label_tensor", "where"]
 
 _WIDEN = {torch.uint16: torch.int32, torch.uint32: torch.int64, torch.uint64: torch.int64}
 _COMPACT = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
@@ -101,6 +101,39 @@ def _compact(labels: torch.Tensor) -> torch.Tensor:
     return labels  # pragma: no cover - int64 always fits
 
 
+def where(labels: torch.Tensor, value: int, *, equal: bool = True) -> torch.Tensor:
+    """Indices of the samples whose label is (or, with ``equal=False``, is not) ``value``.
+
+    Returns them ascending in :func:`samplekit.rng.index_dtype` (int32 below 2**31 samples),
+    built a block at a time so that no int64 index array of the whole dataset is ever made
+    (``torch.nonzero`` returns int64: 8 GB for 10**9 samples). A ``value`` outside the labels'
+    dtype matches nothing.
+
+    Example:
+        >>> import torch
+        >>> where(torch.tensor([0, 1, 0, 2], dtype=torch.uint8), 0)
+        tensor([0, 2], dtype=torch.int32)
+        >>> where(torch.tensor([0, 1, 0, 2], dtype=torch.uint8), 0, equal=False)
+        tensor([1, 3], dtype=torch.int32)
+    """
+    dtype = index_dtype(labels.numel())
+    info = torch.iinfo(labels.dtype)
+    if not info.min <= value <= info.max:  # comparing would wrap the value into range
+        return (
+            torch.arange(labels.numel(), dtype=dtype) if not equal else torch.empty(0, dtype=dtype)
+        )
+    parts = []
+    for start in range(0, labels.numel(), _BLOCK):
+        block = labels[start : start + _BLOCK]
+        hits = torch.nonzero(block == value if equal else block != value).flatten()
+        parts.append(hits.to(dtype).add_(start))
+    return torch.cat(parts)
+
+
+# Labels compared per step in `where`: bounds its int64 temporaries to 8 bytes x this.
+_BLOCK = 1 << 24
+
+
 class ClassIndex:
     """Which samples belong to which class, computed once and shared by strategies.
 
@@ -129,8 +162,7 @@ class ClassIndex:
         """All sample indices grouped by class (in :attr:`classes` order), ascending in a class."""
         dtype = index_dtype(self.labels.numel())
         if len(self) <= _MASK_CLASSES:
-            parts = [torch.nonzero(self.labels == c).flatten() for c in self.classes.tolist()]
-            return torch.cat(parts).to(dtype)
+            return torch.cat([where(self.labels, c) for c in self.classes.tolist()])
         return torch.argsort(self.labels, stable=True).to(dtype)
 
     @cached_property

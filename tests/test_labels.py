@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from samplekit import labels as labels_module
 from samplekit.errors import LabelsError
 from samplekit.labels import ClassIndex, as_label_tensor
 
@@ -62,3 +63,15 @@ def test_labels_are_not_copied_from_a_dataset_attribute_when_compact():
     data = Data()
     data.targets = targets
     assert as_label_tensor(data).data_ptr() == targets.data_ptr()
+
+
+@pytest.mark.parametrize("equal", [True, False])
+def test_where_in_blocks_matches_nonzero(monkeypatch, equal):
+    monkeypatch.setattr(labels_module, "_BLOCK", 7)  # many blocks, a partial last one
+    labels = torch.randint(0, 3, (100,), generator=torch.Generator().manual_seed(0))
+    labels = labels.to(torch.uint8)
+    got = labels_module.where(labels, 1, equal=equal)
+    assert got.dtype == torch.int32
+    assert got.tolist() == torch.nonzero((labels == 1) == equal).flatten().tolist()
+    outside = labels_module.where(labels, 256, equal=equal)  # 256 would wrap to 0 in uint8
+    assert outside.tolist() == ([] if equal else list(range(100)))

@@ -11,7 +11,8 @@ from pydantic import Field, model_validator
 import samplekit
 from samplekit.errors import ConfigError, LabelsError
 from samplekit.hookspecs import Register, hookimpl
-from samplekit.rng import choice_without_replacement, generator, index_dtype
+from samplekit.labels import where
+from samplekit.rng import choice_without_replacement, generator
 
 if TYPE_CHECKING:
     from samplekit.strategy import EpochContext
@@ -82,15 +83,8 @@ class NegativeSubsampling(samplekit.Strategy):
 
     def __init__(self, labels: torch.Tensor, options: NegativeSubsampling.Options) -> None:
         super().__init__(labels, options)
-        dtype = index_dtype(labels.numel())
-        info = torch.iinfo(labels.dtype)  # labels are compacted: a label outside the dtype is
-        if info.min <= options.negative_label <= info.max:  # absent (comparing would wrap it)
-            negative = labels == options.negative_label
-        else:
-            negative = torch.zeros(labels.shape, dtype=torch.bool)
-        self.negatives = torch.nonzero(negative).flatten().to(dtype)
-        del negative
-        self.positives = torch.nonzero(labels != options.negative_label).flatten().to(dtype)
+        self.negatives = where(labels, options.negative_label)
+        self.positives = where(labels, options.negative_label, equal=False)
         n_neg, n_pos = self.negatives.numel(), self.positives.numel()
         if n_neg == 0:
             present = self.class_index.classes.tolist()[:10]

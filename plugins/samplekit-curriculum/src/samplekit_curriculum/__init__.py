@@ -25,7 +25,8 @@ from pydantic import Field
 
 import samplekit
 from samplekit.errors import LabelsError
-from samplekit.rng import choice_without_replacement, index_dtype
+from samplekit.labels import where
+from samplekit.rng import choice_without_replacement
 
 if TYPE_CHECKING:
     from samplekit.hookspecs import Register
@@ -96,15 +97,8 @@ class CurriculumNegatives(samplekit.Strategy):
 
     def __init__(self, labels: torch.Tensor, options: CurriculumNegatives.Options) -> None:
         super().__init__(labels, options)
-        dtype = index_dtype(labels.numel())
-        info = torch.iinfo(labels.dtype)
-        if info.min <= options.negative_label <= info.max:
-            negative = labels == options.negative_label
-        else:  # compared in the labels' compact dtype, the label would wrap around: 256 == 0
-            negative = torch.zeros_like(labels, dtype=torch.bool)
-        self.negatives = torch.nonzero(negative).flatten().to(dtype)
-        self.positives = torch.nonzero(~negative).flatten().to(dtype)
-        del negative
+        self.negatives = where(labels, options.negative_label)
+        self.positives = where(labels, options.negative_label, equal=False)
         if self.negatives.numel() == 0:
             present = self.class_index.classes.tolist()[:10]
             msg = (
