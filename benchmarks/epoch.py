@@ -14,6 +14,10 @@ the time to the first batch, and the peak memory of the epoch; beside the same w
 Times are medians over ``--repeats`` runs (each a different epoch). Peak memory is the rise of
 the process's resident high-water mark during one epoch (Linux ``/proc/self/clear_refs``).
 
+A second table shows the wait at an epoch boundary inside a training loop (a simulated step
+that sleeps, releasing the GIL as torch ops do, for ``--train-s`` seconds per epoch), with and
+without ``prefetch=True``.
+
     python benchmarks/epoch.py                      # N = 10**7
     python benchmarks/epoch.py --n 100000000 --peer-repeats 1 --json
 """
@@ -56,10 +60,18 @@ def _rss_kib(field: str) -> int | None:
 
 
 class PeakMemory:
-    """Rise of the resident-set high-water mark over a block (MiB), where Linux allows it."""
+    """Rise of the resident-set high-water mark over a block (MiB), where Linux allows it.
+
+    Resetting the mark per block also resets what ``getrusage`` reports, so the process's own
+    high-water mark across blocks is kept here, in ``PeakMemory.process_kib``.
+    """
+
+    process_kib = 0
 
     def __enter__(self) -> PeakMemory:
         gc.collect()
+        before = _rss_kib("VmHWM")  # what happened since the last reset (e.g. construction)
+        PeakMemory.process_kib = max(PeakMemory.process_kib, before or 0)
         with contextlib.suppress(OSError):  # where not allowed, the peak is not reset
             CLEAR_REFS.write_text("5")  # reset VmHWM to the current RSS
         self.start = _rss_kib("VmRSS")
@@ -68,8 +80,10 @@ class PeakMemory:
 
     def __exit__(self, *exc: object) -> None:
         peak = _rss_kib("VmHWM")
-        if peak is not None and self.start is not None:
-            self.mib = (peak - self.start) / 1024
+        if peak is not None:
+            PeakMemory.process_kib = max(PeakMemory.process_kib, peak)
+            if self.start is not None:
+                self.mib = (peak - self.start) / 1024
 
 
 def consume(batches: Iterator[list[int]]) -> tuple[float, float, int]:
@@ -103,6 +117,15 @@ def measure(run: Callable[[int], Iterator[list[int]]], repeats: int) -> dict[str
     }
 
 
+def measure_peer(run: Callable[[int], Iterator[list[int]]], repeats: int) -> dict[str, Any]:
+    """As :func:`measure`, but a peer that refuses the work gets its error recorded instead."""
+    try:
+        return {**measure(run, repeats), "refused": None}
+    except RuntimeError as exc:  # e.g. torch.multinomial beyond 2**24 categories
+        none = {"epoch_s": None, "first_batch_s": None, "peak_mib": None, "batches": []}
+        return {**none, "refused": str(exc).splitlines()[0]}
+
+
 # --- the work being compared --------------------------------------------------------------------
 
 
@@ -134,6 +157,27 @@ def ours(sampler: EpochBatchSampler) -> Callable[[int], Iterator[list[int]]]:
         return iter(sampler)
 
     return run
+
+
+def boundary_wait(sampler: EpochBatchSampler, epochs: int, train_s: float) -> float:
+    """Median wait for the first batch of epochs 1.. in a loop that trains ``train_s`` per epoch."""
+    per_batch = train_s / max(1, len(sampler))
+    waits = []
+    for epoch in range(epochs + 1):
+        sampler.set_epoch(epoch)
+        start = time.perf_counter()
+        batches = iter(sampler)
+        next(batches, None)
+        if epoch:
+            waits.append(time.perf_counter() - start)
+        owed = per_batch
+        for _ in batches:
+            owed += per_batch
+            if owed >= 0.005:  # sleep in slices of a few ms: a model step releasing the GIL
+                time.sleep(owed)
+                owed = 0.0
+        time.sleep(owed)
+    return statistics.median(waits)
 
 
 def torch_random(n: int, batch_size: int) -> Callable[[int], Iterator[list[int]]]:
@@ -203,11 +247,18 @@ def main(argv: list[str] | None = None) -> int:
         "--strategies", nargs="*", default=["negative_subsampling", "stratified", "class_weighted"]
     )
     parser.add_argument("--no-peers", action="store_true", help="skip the PyTorch peers")
+    parser.add_argument(
+        "--train-s",
+        type=float,
+        default=None,
+        help="simulated training time per epoch for the boundary table "
+        "(default: twice the slowest strategy's epoch; 0 skips the table)",
+    )
+    parser.add_argument("--boundary-epochs", type=int, default=3)
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
     n, bs, repeats = int(args.n), args.batch_size, args.repeats
     peer_repeats = args.peer_repeats or repeats
-    torch.set_num_threads(max(1, torch.get_num_threads()))
 
     build_start = time.perf_counter()
     labels = make_labels(n, args.positives)
@@ -220,6 +271,9 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
         if not args.json:
             peak = f"{row['peak_mib']:8.0f}" if row["peak_mib"] is not None else "       ?"
+            if row.get("refused"):
+                print(f"  refused  {name:<44} {row['refused']}", file=sys.stderr, flush=True)
+                return row
             print(
                 f"  measured {name:<44} {row['epoch_s']:8.3f} s  first {row['first_batch_s']:.4f} s"
                 f"  peak {peak} MiB",
@@ -259,18 +313,20 @@ def main(argv: list[str] | None = None) -> int:
             if name == "negative_subsampling":
                 key = "origin MySampler (fixed)"
                 if key not in peers:
-                    peers[key] = add(key, k, measure(origin(labels, args.neg_ratio, bs), repeats))
+                    peers[key] = add(
+                        key, k, measure_peer(origin(labels, args.neg_ratio, bs), repeats)
+                    )
             elif name == "stratified":
                 key = "BatchSampler(RandomSampler)"
                 if key not in peers:
-                    peers[key] = add(key, n, measure(torch_random(n, bs), peer_repeats))
+                    peers[key] = add(key, n, measure_peer(torch_random(n, bs), peer_repeats))
             else:
                 key = "BatchSampler(WeightedRandomSampler)"
                 counts = torch.bincount(labels.long(), minlength=2).tolist()
                 balanced = {c: 1.0 / counts[c] for c in range(2)}
                 if key not in peers:
                     peers[key] = add(
-                        key, n, measure(torch_weighted(labels, balanced, bs), peer_repeats)
+                        key, n, measure_peer(torch_weighted(labels, balanced, bs), peer_repeats)
                     )
             peer = {"name": key, **peers[key]}
         report.append(
@@ -288,9 +344,40 @@ def main(argv: list[str] | None = None) -> int:
                 "first_batch_vs_randperm": mine["first_batch_s"] / base["randperm_s"],
                 "peer": peer["name"] if peer else None,
                 "peer_epoch_s": peer["epoch_s"] if peer else None,
-                "speedup_vs_peer": peer["epoch_s"] / mine["epoch_s"] if peer else None,
+                "peer_refused": peer["refused"] if peer else None,
+                "speedup_vs_peer": (
+                    peer["epoch_s"] / mine["epoch_s"] if peer and peer["epoch_s"] else None
+                ),
             }
         )
+
+    boundary = []
+    train_s = args.train_s
+    if train_s is None:
+        train_s = 2 * max(r["epoch_s"] for r in report)
+    if train_s > 0:
+        for name in args.strategies:
+            waits = {}
+            for prefetch in (False, True):
+                sampler = EpochBatchSampler(
+                    labels, name, batch_size=bs, prefetch=prefetch, **options[name]
+                )
+                waits[prefetch] = boundary_wait(sampler, args.boundary_epochs, train_s)
+                del sampler
+            k = next(r["k"] for r in report if r["strategy"] == name)
+            randperm_s = floors[k]["randperm_s"]
+            boundary.append(
+                {
+                    "strategy": name,
+                    "train_s_per_epoch": train_s,
+                    "wait_s": waits[False],
+                    "wait_prefetch_s": waits[True],
+                    "wait_vs_randperm": waits[False] / randperm_s,
+                    "wait_prefetch_vs_randperm": waits[True] / randperm_s,
+                }
+            )
+            if not args.json:
+                print(f"  measured boundary of {name}", file=sys.stderr, flush=True)
 
     meta = {
         "n": n,
@@ -303,32 +390,56 @@ def main(argv: list[str] | None = None) -> int:
         "threads": torch.get_num_threads(),
         "python": platform.python_version(),
         "machine": f"{platform.machine()}, {_cpus()} CPUs",
+        "process_peak_mib": _process_peak_mib(),
     }
     if args.json:
-        print(json.dumps({"meta": meta, "strategies": report, "measurements": rows}, indent=2))
+        out = {"meta": meta, "strategies": report, "boundary": boundary, "measurements": rows}
+        print(json.dumps(out, indent=2))
         return 0
     print(
         f"\nN = {n:,} samples ({n_pos:,} positives), batch_size = {bs}, median of {repeats} "
-        f"(peers {peer_repeats}); torch {meta['torch']}, {meta['machine']}\n"
+        f"(peers {peer_repeats}); torch {meta['torch']}, {meta['machine']}; "
+        f"peak resident memory of the whole run {meta['process_peak_mib'] or 0:,.0f} MiB\n"
     )
     head = (
-        "| strategy | k | epoch s | x floor | first batch s | x randperm(k) | peak MiB "
+        "| strategy | k | build s | epoch s | x floor | first batch s | x randperm(k) | peak MiB "
         "| peer | peer s | speed-up |"
     )
     print(head)
-    print("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|")
     for r in report:
         peak = f"{r['peak_mib']:.0f}" if r["peak_mib"] is not None else "?"
-        peer = (
-            f"{r['peer']} | {r['peer_epoch_s']:.3f} | {r['speedup_vs_peer']:.1f}x"
-            if r["peer"]
-            else "- | - | -"
-        )
+        if r["peer_refused"]:
+            peer = f"{r['peer']} | refused: {r['peer_refused']} | -"
+        elif r["peer"]:
+            peer = f"{r['peer']} | {r['peer_epoch_s']:.3f} | {r['speedup_vs_peer']:.1f}x"
+        else:
+            peer = "- | - | -"
         print(
-            f"| {r['strategy']} | {r['k']:,} | {r['epoch_s']:.3f} | {r['epoch_vs_floor']:.2f} | "
+            f"| {r['strategy']} | {r['k']:,} | {r['construct_s']:.2f} | {r['epoch_s']:.3f} | "
+            f"{r['epoch_vs_floor']:.2f} | "
             f"{r['first_batch_s']:.4f} | {r['first_batch_vs_randperm']:.2f} | {peak} | {peer} |"
         )
+    if boundary:
+        print(
+            f"\nWait for the first batch of the next epoch in a loop that trains "
+            f"{train_s:.2f} s per epoch (median over epochs 1..{args.boundary_epochs}):\n"
+        )
+        print("| strategy | wait s | x randperm(k) | with prefetch s | x randperm(k) |")
+        print("|---|---:|---:|---:|---:|")
+        for b in boundary:
+            print(
+                f"| {b['strategy']} | {b['wait_s']:.4f} | {b['wait_vs_randperm']:.2f} | "
+                f"{b['wait_prefetch_s']:.4f} | {b['wait_prefetch_vs_randperm']:.3f} |"
+            )
     return 0
+
+
+def _process_peak_mib() -> float | None:
+    """The whole run's resident high-water mark (labels, indices, peers), where known."""
+    now = _rss_kib("VmHWM")
+    peak = max(PeakMemory.process_kib, now or 0)
+    return peak / 1024 if peak else None
 
 
 def _cpus() -> int:

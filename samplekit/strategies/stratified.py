@@ -24,8 +24,9 @@ class Stratified(samplekit.Strategy):
     smaller batch (if any) holds what is left. Which samples go to which batch, the order of the
     batches and the order inside each batch are drawn afresh every epoch.
 
-    The epoch is built in O(N) time and memory: each batch gets the rounded-down share of every
-    class, the ``batch_size - sum(floors)`` spare slots of each batch are dealt round-robin to the
+    The epoch is built in O(N) memory and, for up to 32 classes, O(N x classes) time (above
+    that, one stable sort of the slots): each batch gets the rounded-down share of every class,
+    the ``batch_size - sum(floors)`` spare slots of each batch are dealt round-robin to the
     classes (at most one extra per class and batch, batches in random order), the class slots
     inside each batch are laid out at random, and each class's shuffled samples fill its slots.
 
