@@ -8,6 +8,7 @@ import random
 import subprocess
 import sys
 import textwrap
+import threading
 
 import numpy as np
 import pytest
@@ -166,6 +167,15 @@ def test_catches_a_strategy_seeded_from_a_global_counter():
 
     # Every call differs, so the global-RNG comparison may be the first to see it: also right.
     expect_broken(broken("counted", sample), "deterministic", "no global RNG")
+
+
+def test_catches_a_strategy_that_depends_on_the_calling_thread():
+    def sample(self, ctx):
+        order = Shuffle.sample(self, ctx)
+        in_main = threading.current_thread() is threading.main_thread()
+        return order if in_main else order.flip(0)  # e.g. per-thread caches gone wrong
+
+    expect_broken(broken("thread_bound", sample), "prefetch")
 
 
 def test_catches_a_strategy_seeded_from_an_instance_counter():

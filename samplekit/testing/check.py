@@ -323,13 +323,32 @@ class _Run:
                     "random.seed and numpy.random.seed changed: draw only from ctx.generator",
                 )
             self.check_opt_in(sampler, epoch, direct, n)
+            self.check_prefetch(config, labels, epoch, batches, self.iterate(sampler, epoch + 1))
+
+    def check_prefetch(
+        self,
+        config: SamplerConfig,
+        labels: Any,
+        epoch: int,
+        batches: list[list[int]],
+        following: list[list[int]],
+    ) -> None:
+        """With ``prefetch=True`` epoch ``epoch + 1`` is built in a thread: same batches."""
+        ahead = self.build(config, labels, prefetch=True)
+        if self.iterate(ahead, epoch) != batches or self.iterate(ahead, epoch + 1) != following:
+            self.fail(
+                "prefetch",
+                f"with prefetch=True (sample() called in a background thread, an epoch ahead) "
+                f"epochs {epoch} and {epoch + 1} gave other batches: sample() must depend "
+                f"only on ctx and what __init__ computed",
+            )
 
     def build(
-        self, config: SamplerConfig, labels: Any, *, refuse: bool = False
+        self, config: SamplerConfig, labels: Any, *, refuse: bool = False, prefetch: bool = False
     ) -> EpochBatchSampler:
         try:
             return EpochBatchSampler.from_config(
-                config, labels, rank=0, world_size=1, check_sync=False
+                config, labels, rank=0, world_size=1, check_sync=False, prefetch=prefetch
             )
         except (LabelsError, ConfigError) as exc:
             if refuse:
