@@ -114,6 +114,8 @@ def check_strategy(
         ConfigError: for bad kit arguments (both ``options`` and ``**option_values``, fixed
             options the strategy refuses, or a strategy refusing every generated input).
         UnknownStrategyError: for a name no plugin registered.
+        TypeError: for a ``strategy`` that is neither a name nor a strategy class, or
+            ``invalid_options`` entries that are not mappings.
 
     Example:
         >>> from samplekit.testing import check_strategy, labels
