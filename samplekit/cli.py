@@ -143,10 +143,10 @@ def _parse_assignments(
                 f"expected KEY=VALUE with an option name as KEY (e.g. neg_ratio=0.25), "
                 f"but got {_one_line(value)!r}"
             )
-            raise click.BadParameter(msg, ctx, param)
+            raise InputError(msg, param="'--option'")
         if key in options:
             msg = f"option {key!r} is given twice; give each option once"
-            raise click.BadParameter(msg, ctx, param)
+            raise InputError(msg, param="'--option'")
         options[key] = parse_option_value(text)
     return options
 
@@ -154,13 +154,13 @@ def _parse_assignments(
 @main.command()
 @click.argument("labels_file", type=click.Path(path_type=pathlib.Path))
 @click.option("--strategy", "strategy_name", required=True, help="A registered strategy name.")
-@click.option("--batch-size", required=True, type=click.IntRange(min=1), help="Samples per batch.")
+@click.option("--batch-size", required=True, type=int, help="Samples per batch (>= 1).")
 @click.option(
     "--epochs",
     default=3,
     show_default=True,
-    type=click.IntRange(1, 10_000),
-    help="Epochs to run, from epoch 0.",
+    type=int,
+    help="Epochs to run, from epoch 0 (1 to 10,000).",
 )
 @click.option("--seed", default=0, show_default=True, type=int, help="The sampler's seed.")
 @click.option(
@@ -199,23 +199,26 @@ def preview(
     )
     from samplekit.sampler import EpochBatchSampler
 
+    if not 1 <= epochs <= 10_000:
+        msg = f"expected 1 to 10,000 epochs, but got {epochs}"
+        raise InputError(msg, param="'--epochs'")
     try:
         labels = load_labels(labels_file)
     except SampleKitError as exc:
-        raise click.BadParameter(_one_line(str(exc)), param_hint="'LABELS_FILE'") from None
+        raise InputError(str(exc), param="'LABELS_FILE'") from None
     try:
         config = StrategyConfig.resolve(strategy_name, options)
     except UnknownStrategyError as exc:
-        raise click.BadParameter(_one_line(str(exc)), param_hint="'--strategy'") from None
+        raise InputError(str(exc), param="'--strategy'") from None
     except ConfigError as exc:
-        raise click.BadParameter(_one_line(str(exc)), param_hint="'--option'") from None
+        raise InputError(str(exc), param="'--option'") from None
     try:
         sampler = EpochBatchSampler(
             labels, config, batch_size=batch_size, seed=seed, drop_last=drop_last
         )
         rows = composition(sampler, epochs)
     except SampleKitError as exc:  # the strategy cannot work with these labels or settings
-        raise click.UsageError(_one_line(str(exc))) from None
+        raise InputError(str(exc)) from None
     validated = config.options.model_dump(mode="json")  # the given options, as validated
     shown = ", ".join(f"{key}={json.dumps(validated[key])}" for key in options)
     click.echo(f"labels: {labels_file}: {format_label_counts(labels)}")
@@ -229,6 +232,16 @@ def preview(
         + ("; seen = share of each class drawn at least once so far" if seen else "")
     )
     click.echo(format_composition(rows, seen=seen))
+
+
+class InputError(click.ClickException):
+    """Bad input to a command: shown as one ``Error: ...`` line, exit status 2, no usage text."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        message = _one_line(message)
+        super().__init__(f"Invalid value for {param}: {message}" if param else message)
 
 
 def _one_line(text: str) -> str:
