@@ -148,9 +148,8 @@ class NegativeSubsampling(samplekit.Strategy):
         cached = self._cycle_cache
         if cached is None or cached[0] != (seed, cycle):
             gen = generator(seed, "negative_subsampling.cycle", cycle)
-            order = torch.randperm(
-                self.negatives.numel(), generator=gen, dtype=self.negatives.dtype
-            )
+            n, dtype = self.negatives.numel(), self.negatives.dtype
+            order = torch.randperm(n, generator=gen, dtype=dtype)
             cached = ((seed, cycle), order)
             self._cycle_cache = cached
         return cached[1]
