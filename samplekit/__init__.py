@@ -4,7 +4,7 @@ The public names load on first use, so ``import samplekit`` (which pytest does i
 through the testing kit's plugin, and the ``samplekit`` command does before parsing
 arguments) does not import torch.
 
-Example:
+Examples:
     >>> from samplekit import EpochBatchSampler
     >>> sampler = EpochBatchSampler([0] * 80 + [1] * 20, "negative_subsampling",
     ...                             batch_size=10, seed=0, neg_ratio=0.25)

@@ -1,6 +1,6 @@
 """Package attributes imported on first use (PEP 562), so importing a package stays cheap.
 
-Example:
+Examples:
     >>> getattr_, dir_ = attach("samplekit", {"hookimpl": "samplekit.hookspecs"})
     >>> getattr_("hookimpl").project_name
     'samplekit'

@@ -1,10 +1,10 @@
-"""Validated configuration: :class:`SamplerConfig` and the :class:`StrategyConfig` inside it.
+"""Validated configuration: `SamplerConfig` and the `StrategyConfig` inside it.
 
 A config is plain data (JSON, YAML, a Hydra/OmegaConf node turned into a dict) and round-trips:
 ``EpochBatchSampler.from_config(sampler.config.model_dump_json(), labels)`` builds an identical
 sampler.
 
-Example:
+Examples:
     >>> from samplekit import SamplerConfig
     >>> config = SamplerConfig.model_validate(
     ...     {"strategy": {"name": "negative_subsampling", "neg_ratio": 0.25}, "batch_size": 10})
@@ -118,7 +118,7 @@ def _resolve_fields(strategy: Any, options: dict[str, Any]) -> dict[str, Any]:
 
 
 class SamplerConfig(pydantic.BaseModel):
-    """Everything that defines an :class:`~samplekit.EpochBatchSampler` apart from the labels."""
+    """Everything that defines an `samplekit.EpochBatchSampler` apart from the labels."""
 
     model_config = pydantic.ConfigDict(frozen=True, extra="forbid")
 
@@ -133,7 +133,7 @@ class SamplerConfig(pydantic.BaseModel):
 
 
 def validate_config(data: Any) -> SamplerConfig:
-    """Validate a :class:`SamplerConfig` from a model, a mapping or a JSON string.
+    """Validate a `SamplerConfig` from a model, a mapping or a JSON string.
 
     Raises:
         ConfigError: naming each invalid field and value.

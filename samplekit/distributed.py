@@ -9,7 +9,7 @@ composition on every rank. All ranks yield the same number of batches:
 - ``drop_last=True``: the smaller last batch and then the batches beyond the last multiple of
   ``world_size`` are dropped.
 
-Example:
+Examples:
     >>> from samplekit.distributed import rank_batch_ids
     >>> rank_batch_ids(5, rank=0, world_size=2, drop_last=False)   # batch 0 repeats as padding
     [0, 2, 4]

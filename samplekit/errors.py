@@ -1,9 +1,9 @@
 """The exceptions and warnings samplekit raises.
 
-Every error the library raises on purpose derives from :class:`SampleKitError`. Errors caused by
-the caller's input also derive from :class:`ValueError`, so ``except ValueError`` keeps working.
+Every error the library raises on purpose derives from `SampleKitError`. Errors caused by
+the caller's input also derive from `ValueError`, so ``except ValueError`` keeps working.
 
-Example:
+Examples:
     >>> from samplekit import EpochBatchSampler, SampleKitError
     >>> try:
     ...     EpochBatchSampler([0, 1, 1], "stratified", batch_size=0)

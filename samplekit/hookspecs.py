@@ -2,7 +2,7 @@
 
 Built-in strategies use exactly the same hook as third-party ones.
 
-Example:
+Examples:
     A plugin module (found through the ``samplekit`` entry-point group, or registered in
     process with ``samplekit.get_plugin_manager().register(module)``)::
 
@@ -29,7 +29,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 
 class Register(Protocol):
-    """The callback handed to :func:`samplekit_register_strategies`."""
+    """The callback handed to `samplekit_register_strategies`."""
 
     def __call__(self, strategy: type[Strategy], /) -> None:
         """Register one strategy class under its ``name``."""
@@ -42,8 +42,8 @@ def samplekit_register_strategies(register: Register) -> None:
     Called once for each plugin, when the plugin is registered with the plugin manager
     (built-ins first, then installed entry-point plugins in the order ``importlib.metadata``
     lists them, then anything registered in process). ``register`` accepts a subclass of
-    :class:`samplekit.Strategy` with a ``name`` that is a Python identifier and a nested
-    ``Options`` model; it raises :class:`samplekit.errors.PluginError` for anything else or
+    `samplekit.Strategy` with a ``name`` that is a Python identifier and a nested
+    ``Options`` model; it raises `samplekit.errors.PluginError` for anything else or
     for a name another plugin already registered.
 
     Args:

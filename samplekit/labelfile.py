@@ -8,7 +8,7 @@ Supported formats, chosen by extension (case-insensitive):
 - ``.csv`` / ``.txt``: one integer per line; blank lines are ignored, and a ``.csv`` may start
   with one non-numeric header line.
 
-Example:
+Examples:
     >>> import pathlib, tempfile
     >>> from samplekit.labelfile import load_labels
     >>> with tempfile.TemporaryDirectory() as tmp:
@@ -47,7 +47,7 @@ def load_labels(path: str | os.PathLike[str]) -> torch.Tensor:
         path: a ``.npy``, ``.pt``, ``.csv`` or ``.txt`` file (see the module docstring).
 
     Returns:
-        The labels as a 1-D integer tensor (as :func:`samplekit.labels.as_label_tensor` returns).
+        The labels as a 1-D integer tensor (as `samplekit.labels.as_label_tensor` returns).
 
     Raises:
         LabelsError: if the file is missing or unreadable, its extension is not supported, or

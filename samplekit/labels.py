@@ -1,6 +1,6 @@
 """Turning user labels into a compact 1-D integer tensor, and indexing samples by class.
 
-Example:
+Examples:
     >>> from samplekit.labels import as_label_tensor, ClassIndex
     >>> labels = as_label_tensor([3, 0, 3, 3])
     >>> labels.dtype
@@ -104,12 +104,12 @@ def _compact(labels: torch.Tensor) -> torch.Tensor:
 def where(labels: torch.Tensor, value: int, *, equal: bool = True) -> torch.Tensor:
     """Indices of the samples whose label is (or, with ``equal=False``, is not) ``value``.
 
-    Returns them ascending in :func:`samplekit.rng.index_dtype` (int32 below 2**31 samples),
+    Returns them ascending in `samplekit.rng.index_dtype` (int32 below 2**31 samples),
     built a block at a time so that no int64 index array of the whole dataset is ever made
     (``torch.nonzero`` returns int64: 8 GB for 10**9 samples). A ``value`` outside the labels'
     dtype matches nothing.
 
-    Example:
+    Examples:
         >>> import torch
         >>> where(torch.tensor([0, 1, 0, 2], dtype=torch.uint8), 0)
         tensor([0, 2], dtype=torch.int32)
@@ -151,7 +151,7 @@ class ClassIndex:
         return int(self.classes.numel())
 
     def position(self, value: int) -> int | None:
-        """The position of class ``value`` in :attr:`classes`, or None if absent."""
+        """The position of class ``value`` in `classes`, or None if absent."""
         pos = int(torch.searchsorted(self.classes, torch.tensor(value)))
         if pos < len(self) and int(self.classes[pos]) == value:
             return pos
@@ -159,7 +159,7 @@ class ClassIndex:
 
     @cached_property
     def grouped(self) -> torch.Tensor:
-        """All sample indices grouped by class (in :attr:`classes` order), ascending in a class."""
+        """All sample indices grouped by class (in `classes` order), ascending in a class."""
         dtype = index_dtype(self.labels.numel())
         if len(self) <= _MASK_CLASSES:
             return torch.cat([where(self.labels, c) for c in self.classes.tolist()])
@@ -167,7 +167,7 @@ class ClassIndex:
 
     @cached_property
     def offsets(self) -> torch.Tensor:
-        """Start of each class in :attr:`grouped`, with the total appended (length classes+1)."""
+        """Start of each class in `grouped`, with the total appended (length classes+1)."""
         return torch.cat((torch.zeros(1, dtype=torch.int64), torch.cumsum(self.counts, 0)))
 
     def indices_of(self, value: int) -> torch.Tensor:
@@ -179,7 +179,7 @@ class ClassIndex:
         return self.grouped[start:stop]
 
     def split(self) -> list[torch.Tensor]:
-        """The per-class index tensors, in :attr:`classes` order (views into :attr:`grouped`)."""
+        """The per-class index tensors, in `classes` order (views into `grouped`)."""
         return list(torch.split(self.grouped, self.counts.tolist()))
 
 

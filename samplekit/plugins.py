@@ -1,12 +1,12 @@
 """The plugin manager: built-in strategies plus plugins installed under the ``samplekit`` group.
 
-Nothing is loaded at import time. :func:`get_plugin_manager` builds the manager on first use,
+Nothing is loaded at import time. `get_plugin_manager` builds the manager on first use,
 registers the built-in strategy modules, then each installed entry point one at a time, so one
 broken plugin cannot stop the others. Which plugins load is read from ``SAMPLEKIT_LOAD_PLUGINS``
 at that moment: unset loads all, the empty string loads none, ``a,b`` loads only those
 (distribution or entry-point names). The built-ins always load.
 
-Example:
+Examples:
     >>> import samplekit
     >>> class Plugin:
     ...     @samplekit.hookimpl
@@ -64,7 +64,7 @@ class PluginManager(pluggy.PluginManager):
     implements a hook that does not exist. ``unregister`` removes its strategies.
 
     Attributes:
-        strategies: the :class:`~samplekit.registry.StrategyRegistry` of this manager.
+        strategies: the `samplekit.registry.StrategyRegistry` of this manager.
         failures: distribution (or entry-point) name -> error, for plugins that failed to load.
     """
 
@@ -110,8 +110,8 @@ class PluginManager(pluggy.PluginManager):
         """Register every installed ``samplekit`` entry point, one at a time.
 
         A plugin that fails to import or is refused at registration gives a
-        :class:`~samplekit.errors.PluginWarning` naming its distribution and the error, and is
-        recorded in :attr:`failures`; the others still load.
+        `samplekit.errors.PluginWarning` naming its distribution and the error, and is
+        recorded in `failures`; the others still load.
 
         Args:
             only: if given, load just the entry points whose name or distribution is in it.
@@ -180,7 +180,7 @@ def isolated_plugin_manager(*, entrypoints: bool = False) -> Iterator[PluginMana
 
     By default it holds the built-ins only, so installed plugins cannot affect a test.
 
-    Example:
+    Examples:
         >>> from samplekit import available_strategies
         >>> from samplekit.plugins import isolated_plugin_manager
         >>> with isolated_plugin_manager():

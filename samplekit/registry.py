@@ -4,7 +4,7 @@ This module is the only code that calls the hook, so the untyped hook call gets 
 Strategies are collected from each plugin when it is registered with the plugin manager, which is
 how a broken or clashing strategy is refused at registration rather than later.
 
-Example:
+Examples:
     >>> from samplekit import available_strategies, get_strategy
     >>> "stratified" in available_strategies()
     True
@@ -175,7 +175,7 @@ def _registry() -> StrategyRegistry:
 def available_strategies() -> list[str]:
     """Names of every registered strategy, built-ins and plugins alike, sorted.
 
-    Example:
+    Examples:
         >>> from samplekit import available_strategies
         >>> available_strategies()[:3]
         ['class_weighted', 'negative_subsampling', 'stratified']
@@ -184,7 +184,7 @@ def available_strategies() -> list[str]:
 
 
 def strategy_info(name: str) -> StrategyInfo:
-    """The :class:`StrategyInfo` of the strategy registered as ``name``."""
+    """The `StrategyInfo` of the strategy registered as ``name``."""
     return _registry().get(name)
 
 

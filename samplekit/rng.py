@@ -5,7 +5,7 @@ numpy's global RNG. Seeds are mixed through BLAKE2b, so nearby inputs such as ``
 epoch=1)`` and ``(seed=1, epoch=0)`` give unrelated streams (``seed + epoch`` would make them
 collide).
 
-Example:
+Examples:
     >>> import torch
     >>> from samplekit.rng import generator, choice_without_replacement
     >>> g = generator(0, 3)
@@ -34,7 +34,7 @@ def derive_seed(*keys: int | str) -> int:
     Returns:
         An integer in ``[0, 2**64)``, a pure function of ``keys``.
 
-    Example:
+    Examples:
         >>> derive_seed(0, 1) != derive_seed(1, 0)
         True
     """
@@ -44,9 +44,9 @@ def derive_seed(*keys: int | str) -> int:
 
 
 def generator(*keys: int | str) -> torch.Generator:
-    """A CPU ``torch.Generator`` seeded from :func:`derive_seed` of ``keys``.
+    """A CPU ``torch.Generator`` seeded from `derive_seed` of ``keys``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> a = torch.rand(2, generator=generator(7, 0))
         >>> b = torch.rand(2, generator=generator(7, 0))
@@ -80,7 +80,7 @@ def choice_without_replacement(
             the caller shuffles anyway).
 
     Returns:
-        A 1-D tensor of ``k`` distinct values (dtype from :func:`index_dtype`).
+        A 1-D tensor of ``k`` distinct values (dtype from `index_dtype`).
 
     Raises:
         ValueError: if ``k`` is not in ``[0, n]``.

@@ -1,4 +1,4 @@
-"""The :class:`EpochBatchSampler`: a batch sampler whose epochs come from a named strategy."""
+"""The `EpochBatchSampler`: a batch sampler whose epochs come from a named strategy."""
 
 from __future__ import annotations
 
@@ -42,14 +42,14 @@ class EpochBatchSampler(Sampler[list[int]]):
         labels: one integer class label per sample (list, numpy array, integer tensor), or a
             dataset exposing them as ``.targets`` or ``.labels``. Never iterated.
         strategy: a registered strategy name, a mapping ``{"name": ..., **options}``, a
-            :class:`~samplekit.config.StrategyConfig`, or a :class:`~samplekit.Strategy` class.
+            `samplekit.config.StrategyConfig`, or a `samplekit.Strategy` class.
         batch_size: samples per batch, at least 1.
         seed: seed of every epoch's generator.
         drop_last: drop the last batch of an epoch when it is smaller than ``batch_size``.
         rank: this process's rank; default: ``torch.distributed``'s if initialised, else 0.
         world_size: number of ranks; default: ``torch.distributed``'s if initialised, else 1.
             Each rank yields every ``world_size``-th whole batch of the shared global epoch
-            (see :mod:`samplekit.distributed` for the padding rule).
+            (see `samplekit.distributed` for the padding rule).
         check_sync: when ``torch.distributed`` is initialised, check once, with one small
             collective, that every rank has the same seed, configuration and labels (every
             rank must then construct the sampler). ``False`` skips it.
@@ -66,7 +66,7 @@ class EpochBatchSampler(Sampler[list[int]]):
         LabelsError: for unusable labels, or labels that the strategy cannot work with.
         UnknownStrategyError: for a strategy name no plugin registered.
 
-    Example:
+    Examples:
         >>> from samplekit import EpochBatchSampler
         >>> labels = [0] * 80 + [1] * 20
         >>> sampler = EpochBatchSampler(labels, "negative_subsampling", batch_size=10,
@@ -116,11 +116,11 @@ class EpochBatchSampler(Sampler[list[int]]):
         check_sync: bool = True,
         prefetch: bool = False,
     ) -> Self:
-        """Build a sampler from a :class:`SamplerConfig`, a mapping or a JSON string.
+        """Build a sampler from a `SamplerConfig`, a mapping or a JSON string.
 
         ``rank``, ``world_size``, ``check_sync`` and ``prefetch`` are as in the constructor.
 
-        Example:
+        Examples:
             >>> from samplekit import EpochBatchSampler
             >>> sampler = EpochBatchSampler.from_config(
             ...     {"strategy": {"name": "stratified"}, "batch_size": 4, "drop_last": True},
@@ -214,7 +214,7 @@ class EpochBatchSampler(Sampler[list[int]]):
 
         An iteration that runs to its end advances the epoch by one, so calling this is
         optional: without it every iteration still draws a fresh epoch. After
-        :meth:`load_state_dict`, setting the checkpoint's own epoch keeps the resume position;
+        `load_state_dict`, setting the checkpoint's own epoch keeps the resume position;
         any other epoch starts from its first batch.
 
         Raises:
@@ -243,7 +243,7 @@ class EpochBatchSampler(Sampler[list[int]]):
     def epoch_indices(self, epoch: int) -> torch.Tensor:
         """All indices of epoch ``epoch`` in batch order, checked against the strategy contract.
 
-        This is the one place an epoch is computed; it does not change :attr:`epoch`.
+        This is the one place an epoch is computed; it does not change `epoch`.
 
         Raises:
             StrategyOutputError: if the strategy returned something other than
@@ -308,7 +308,7 @@ class EpochBatchSampler(Sampler[list[int]]):
         Holds the epoch, the batches of it already yielded, and fingerprints of the labels and
         configuration. Ranks advance in lockstep, so any rank's state resumes every rank.
 
-        Example:
+        Examples:
             >>> from samplekit import EpochBatchSampler
             >>> sampler = EpochBatchSampler([0, 1] * 20, "stratified", batch_size=4)
             >>> it = iter(sampler); first = [next(it), next(it)]
@@ -329,7 +329,7 @@ class EpochBatchSampler(Sampler[list[int]]):
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Resume from :meth:`state_dict`: the next iteration yields what that epoch had left.
+        """Resume from `state_dict`: the next iteration yields what that epoch had left.
 
         Raises:
             ConfigError: if the state comes from other labels, configuration or world size

@@ -1,6 +1,6 @@
 """Fingerprints of a sampler's inputs, and the checkpoint state ``state_dict()`` returns.
 
-Example:
+Examples:
     >>> import torch
     >>> from samplekit.state import labels_digest
     >>> labels_digest(torch.tensor([0, 1, 1])) == labels_digest(torch.tensor([0, 1, 1]))

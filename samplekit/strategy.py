@@ -1,10 +1,10 @@
-"""The strategy contract: :class:`Strategy`, its :class:`Options` model and :class:`EpochContext`.
+"""The strategy contract: `Strategy`, its `Options` model and `EpochContext`.
 
 A strategy decides which sample indices one epoch holds and in which order. The sampler cuts that
 order into batches, so a strategy that wants a property per batch (say, stratified batches)
 arranges its order with ``ctx.batch_size`` in mind.
 
-Example:
+Examples:
     >>> import torch
     >>> from pydantic import Field
     >>> import samplekit
@@ -73,11 +73,11 @@ class Strategy(abc.ABC):
     """Base class of every strategy, built-in or from a plugin.
 
     Subclasses set ``name`` (a Python identifier, unique across installed plugins), may define a
-    nested ``Options`` model (a :class:`samplekit.Options` subclass; the default takes no
-    options), precompute what they need in ``__init__`` and implement :meth:`epoch_length` and
-    :meth:`sample`. The first line of the class docstring is the one-line summary users see.
+    nested ``Options`` model (a `samplekit.Options` subclass; the default takes no
+    options), precompute what they need in ``__init__`` and implement `epoch_length` and
+    `sample`. The first line of the class docstring is the one-line summary users see.
 
-    Raise :class:`samplekit.errors.LabelsError` from ``__init__`` when the labels cannot meet the
+    Raise `samplekit.errors.LabelsError` from ``__init__`` when the labels cannot meet the
     strategy's needs (for example no sample of a required class): the sampler turns it into an
     error at construction, before any epoch runs.
 
@@ -95,26 +95,26 @@ class Strategy(abc.ABC):
 
     @cached_property
     def class_index(self) -> ClassIndex:
-        """Per-class counts and indices of :attr:`labels`, computed on first use and kept."""
+        """Per-class counts and indices of `labels`, computed on first use and kept."""
         return ClassIndex(self.labels)
 
     def check_batch_size(self, batch_size: int) -> None:  # noqa: B027 - optional, no-op default
         """Refuse a batch size this strategy cannot serve; the sampler calls it at construction.
 
-        The default accepts any. Override it to raise :class:`samplekit.errors.ConfigError`
+        The default accepts any. Override it to raise `samplekit.errors.ConfigError`
         (naming ``batch_size`` and what to do) when, for example, batches must hold whole groups.
         """
 
     @abc.abstractmethod
     def epoch_length(self, epoch: int) -> int:
-        """How many indices :meth:`sample` returns for ``epoch``, computed without sampling."""
+        """How many indices `sample` returns for ``epoch``, computed without sampling."""
 
     @abc.abstractmethod
     def sample(self, ctx: EpochContext) -> torch.Tensor:
         """The indices of epoch ``ctx.epoch`` in batch order, as a 1-D integer tensor.
 
         Must draw randomness only from ``ctx.generator`` (or from generators derived from
-        ``ctx.seed`` with :func:`samplekit.rng.generator`, for state that spans epochs) and
+        ``ctx.seed`` with `samplekit.rng.generator`, for state that spans epochs) and
         return exactly ``epoch_length(ctx.epoch)`` indices in ``[0, len(labels))``. The result
         must depend only on ``ctx`` and what ``__init__`` computed: with ``prefetch=True`` the
         sampler calls ``sample`` in a background thread, an epoch ahead of the training loop.

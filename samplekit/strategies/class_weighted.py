@@ -33,7 +33,7 @@ class ClassWeighted(samplekit.Strategy):
     does, but with no 2**24 limit), then shuffled; ``num_samples`` may not exceed the samples of
     non-zero weight.
 
-    Example:
+    Examples:
         >>> from collections import Counter
         >>> from samplekit import EpochBatchSampler
         >>> labels = [0] * 900 + [1] * 100

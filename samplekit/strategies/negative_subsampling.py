@@ -33,7 +33,7 @@ class NegativeSubsampling(samplekit.Strategy):
     before any is seen twice. Epochs come in cycles of ``ceil(negatives / k)``; the last epoch of
     a cycle is topped up with negatives seen earlier in that cycle to keep ``k`` per epoch.
 
-    Example:
+    Examples:
         >>> from samplekit import EpochBatchSampler
         >>> sampler = EpochBatchSampler([0] * 80 + [1] * 20, "negative_subsampling",
         ...                             batch_size=10, neg_ratio=0.25)

@@ -30,7 +30,7 @@ class Stratified(samplekit.Strategy):
     classes (at most one extra per class and batch, batches in random order), the class slots
     inside each batch are laid out at random, and each class's shuffled samples fill its slots.
 
-    Example:
+    Examples:
         >>> from samplekit import EpochBatchSampler
         >>> labels = [0] * 60 + [1] * 30 + [2] * 10
         >>> sampler = EpochBatchSampler(labels, "stratified", batch_size=10)
@@ -89,7 +89,7 @@ class Stratified(samplekit.Strategy):
         return torch.cat((table, last.unsqueeze(0)))
 
     def sample(self, ctx: EpochContext) -> torch.Tensor:
-        """Lay out each batch's class slots by :meth:`batch_counts`, then fill them per class."""
+        """Lay out each batch's class slots by `batch_counts`, then fill them per class."""
         gen, size = ctx.generator, ctx.batch_size
         index = self.class_index
         n, n_classes = int(self.labels.numel()), len(index)

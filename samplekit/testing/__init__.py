@@ -1,11 +1,11 @@
-"""Property-testing kit for strategy authors: :func:`check_strategy` and hypothesis strategies.
+"""Property-testing kit for strategy authors: `check_strategy` and hypothesis strategies.
 
 Needs hypothesis (``pip install "samplekit[testing]"``). The kit's names load on first use, so
-``import samplekit`` and pytest's loading of :mod:`samplekit.testing.pytest_plugin` never import
+``import samplekit`` and pytest's loading of `samplekit.testing.pytest_plugin` never import
 hypothesis; using a name without hypothesis installed raises an ``ImportError`` saying what to
 install. See ``docs/testing.md``.
 
-Example:
+Examples:
     >>> from samplekit.testing import check_strategy, labels
     >>> check_strategy("stratified", labels=labels(max_size=40), max_examples=3)
 """

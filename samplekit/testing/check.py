@@ -91,16 +91,16 @@ def check_strategy(
     invalid; any error later is a failure. The global RNG states are restored afterwards.
 
     Args:
-        strategy: a :class:`~samplekit.Strategy` subclass or a registered strategy name.
-        labels: label arrays to draw (default :func:`samplekit.testing.labels`).
-        batch_sizes: batch sizes to draw (default :func:`samplekit.testing.batch_sizes`).
+        strategy: a `samplekit.Strategy` subclass or a registered strategy name.
+        labels: label arrays to draw (default `samplekit.testing.labels`).
+        batch_sizes: batch sizes to draw (default `samplekit.testing.batch_sizes`).
         options: a strategy of whole option mappings; exclusive with ``**option_values``.
         without_replacement: also claim no index appears twice within an epoch.
         permutation: also claim each epoch is a permutation of ``range(len(labels))``.
         varies_between_epochs: also claim epochs ``e`` and ``e + 1`` differ, checked on epochs
-            of at least :data:`VARIES_MIN_DISTINCT` distinct indices.
+            of at least `VARIES_MIN_DISTINCT` distinct indices.
         invalid_options: option mappings, each merged over the example's options, that must
-            make construction raise :class:`~samplekit.ConfigError`.
+            make construction raise `samplekit.ConfigError`.
         max_examples: examples to try; default: the loaded hypothesis profile's.
         settings: hypothesis settings to run with; default: the loaded profile with
             ``deadline=None``. ``max_examples`` overrides its ``max_examples``. The kit always
@@ -117,7 +117,7 @@ def check_strategy(
         TypeError: for a ``strategy`` that is neither a name nor a strategy class, or
             ``invalid_options`` entries that are not mappings.
 
-    Example:
+    Examples:
         >>> from samplekit.testing import check_strategy, labels
         >>> check_strategy("stratified", labels=labels(max_size=50), permutation=True,
         ...                max_examples=5)
@@ -243,7 +243,7 @@ def _seed_globals(seed: int) -> None:
 
 
 class _Run:
-    """The per-example checks of one :func:`check_strategy` call."""
+    """The per-example checks of one `check_strategy` call."""
 
     def __init__(
         self,

@@ -1,10 +1,10 @@
 """Hypothesis strategies for the inputs of a sampler: labels, batch sizes, seeds and epochs.
 
 Every function is keyword-only and returns a hypothesis ``SearchStrategy``; bad arguments raise
-:class:`~samplekit.errors.ConfigError` at once, saying how to fix them. Defaults stay small (a few
+`samplekit.errors.ConfigError` at once, saying how to fix them. Defaults stay small (a few
 thousand labels at most, mostly far fewer) so properties run fast.
 
-Example:
+Examples:
     >>> from hypothesis import given, settings
     >>> from samplekit.testing import labels
     >>> @settings(max_examples=5, database=None)
@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 LabelArray = Union[torch.Tensor, "np.ndarray[Any, Any]", list[int]]
-"""What :func:`labels` draws: a torch tensor, a numpy array or a Python list of ints."""
+"""What `labels` draws: a torch tensor, a numpy array or a Python list of ints."""
 
 DEFAULT_DTYPES: tuple[Any, ...] = (
     torch.uint8,
@@ -61,7 +61,7 @@ DEFAULT_DTYPES: tuple[Any, ...] = (
     np.dtype(np.int64),
     list,
 )
-"""The label containers :func:`labels` draws from by default (``list`` means a Python list)."""
+"""The label containers `labels` draws from by default (``list`` means a Python list)."""
 
 # Label sizes up to this are drawn about half of the time, whatever max_size is.
 _SMALL = 64
@@ -123,13 +123,13 @@ def labels(
         values: if given, the class values are drawn from these (all of them are present when
             ``min_classes == len(values)``), e.g. ``[0, 1]`` for a negative and a positive class.
         dtypes: containers to draw from: integer ``torch.dtype``\ s, integer numpy dtypes, or
-            ``list`` for a Python list (default :data:`DEFAULT_DTYPES`). Only those holding
+            ``list`` for a Python list (default `DEFAULT_DTYPES`). Only those holding
             every value of ``values`` are used.
         skewed: draw very unequal class shares; ``False`` gives near-equal shares.
         min_per_class: fewest samples of each present class.
 
     Returns:
-        A ``SearchStrategy`` of torch tensors, numpy arrays and lists (:data:`LabelArray`).
+        A ``SearchStrategy`` of torch tensors, numpy arrays and lists (`LabelArray`).
 
     Raises:
         ConfigError: for contradictory arguments, naming the fix.
@@ -265,7 +265,7 @@ def _check_bounds(name: str, low: int, high: int, floor: int | None) -> None:
 
 @dataclasses.dataclass(frozen=True)
 class SamplerInputs:
-    """One drawn set of sampler inputs, from :func:`sampler_inputs`.
+    """One drawn set of sampler inputs, from `sampler_inputs`.
 
     Attributes:
         labels: the label array (tensor, numpy array or list).
@@ -282,7 +282,7 @@ class SamplerInputs:
     drop_last: bool
 
     def sampler(self, strategy: str | type[Strategy], **options: Any) -> EpochBatchSampler:
-        """An :class:`~samplekit.EpochBatchSampler` on these inputs, set to :attr:`epoch`.
+        """An `samplekit.EpochBatchSampler` on these inputs, set to `epoch`.
 
         Raises:
             ConfigError: for invalid options.
@@ -315,7 +315,7 @@ def sampler_inputs(
     """Whole sampler inputs: labels, batch size, seed, epoch and ``drop_last``.
 
     Each argument replaces the default strategy of that input (the functions of this module).
-    Build a sampler on the drawn inputs with :meth:`SamplerInputs.sampler`.
+    Build a sampler on the drawn inputs with `SamplerInputs.sampler`.
     """
     return st.builds(
         SamplerInputs,

@@ -2,7 +2,7 @@
 
 A samplekit plugin, registered under the ``samplekit`` entry-point group.
 
-Example:
+Examples:
     >>> from samplekit import EpochBatchSampler
     >>> from samplekit_curriculum import CurriculumNegatives
     >>> sampler = EpochBatchSampler([0] * 90 + [1] * 10, CurriculumNegatives, batch_size=10,
@@ -53,7 +53,7 @@ class CurriculumNegatives(samplekit.Strategy):
     ``end_ratio`` (exactly: ``ratio`` is ``end_ratio`` itself once ``t == 1``). ``round`` is
     Python's, halves to even. The ratio may rise (an easy start, more negatives later) or fall.
 
-    Example:
+    Examples:
         >>> import torch
         >>> strategy = CurriculumNegatives(
         ...     torch.tensor([0] * 100 + [1] * 5),

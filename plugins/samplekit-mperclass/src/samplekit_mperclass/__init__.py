@@ -3,7 +3,7 @@
 A samplekit plugin for metric learning (the batches pytorch-metric-learning's
 ``MPerClassSampler`` builds), registered under the ``samplekit`` entry-point group.
 
-Example:
+Examples:
     >>> from samplekit import EpochBatchSampler
     >>> from samplekit_mperclass import MPerClass
     >>> labels = [0] * 10 + [1] * 10 + [2] * 10 + [3] * 10
@@ -54,7 +54,7 @@ class MPerClass(samplekit.Strategy):
     one of ``rounds * C`` keys (the class deal) and one of the groups (their rank in their class),
     O(N log N) time and O(N + C) memory, with no Python loop over samples or classes.
 
-    Example:
+    Examples:
         >>> from samplekit import EpochBatchSampler
         >>> labels = [c for c in range(5) for _ in range(6)]
         >>> sampler = EpochBatchSampler(labels, MPerClass, batch_size=6, m=3)
@@ -162,7 +162,7 @@ class MPerClass(samplekit.Strategy):
         return dealt.flatten()[: self.groups]
 
     def _shuffled_within_classes(self, gen: torch.Generator) -> torch.Tensor:
-        """:attr:`ClassIndex.grouped` with each class's block in a fresh random order."""
+        """`ClassIndex.grouped` with each class's block in a fresh random order."""
         index = self.class_index
         grouped = index.grouped
         # Integer keys (class, random) sort each class's block into a random order in one pass;
