@@ -3,7 +3,7 @@
 ``samplekit strategies`` prints these, ``samplekit strategies --json`` dumps them, and the docs'
 options tables can be generated from them. Everything returned is plain, JSON-able data.
 
-Example:
+Examples:
     >>> from samplekit import get_strategy
     >>> from samplekit.describe import describe_options
     >>> options = describe_options(get_strategy("negative_subsampling").Options)
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import json
 import types
 import typing
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, Union, cast
@@ -37,12 +38,13 @@ __all__ = [
     "describe_options",
     "describe_strategies",
     "describe_strategy",
+    "options_table",
     "type_name",
 ]
 
 
 class OptionDict(TypedDict):
-    """One option as JSON: the fields of :class:`OptionInfo`, in that order."""
+    """One option as JSON: the fields of `OptionInfo`, in that order."""
 
     name: str
     type: str
@@ -61,7 +63,7 @@ StrategyDict.__doc__ = """One strategy as JSON, as ``samplekit strategies --json
 
 Keys: ``name`` (the registered name), ``source`` (``"built-in"``, ``"<distribution> <version>"``
 or ``"plugin <name>"``), ``summary`` (first line of the class docstring), ``class``
-(``module.QualName`` of the strategy class) and ``options`` (a list of :class:`OptionDict`, in
+(``module.QualName`` of the strategy class) and ``options`` (a list of `OptionDict`, in
 the model's field order).
 """
 
@@ -101,9 +103,9 @@ def describe_options(options_model: type[pydantic.BaseModel]) -> list[OptionInfo
         options_model: a pydantic model class, normally a strategy's nested ``Options``.
 
     Returns:
-        One :class:`OptionInfo` per field.
+        One `OptionInfo` per field.
 
-    Example:
+    Examples:
         >>> from pydantic import Field
         >>> import samplekit
         >>> class Options(samplekit.Options):
@@ -144,9 +146,9 @@ def describe_options(options_model: type[pydantic.BaseModel]) -> list[OptionInfo
 
 
 def describe_strategy(info: StrategyInfo) -> StrategyDict:
-    """Describe a registered strategy as JSON-able data (see :class:`StrategyDict`).
+    """Describe a registered strategy as JSON-able data (see `StrategyDict`).
 
-    Example:
+    Examples:
         >>> from samplekit import strategy_info
         >>> from samplekit.describe import describe_strategy
         >>> described = describe_strategy(strategy_info("stratified"))
@@ -168,7 +170,7 @@ def describe_strategy(info: StrategyInfo) -> StrategyDict:
 def describe_strategies(infos: Iterable[StrategyInfo] | None = None) -> list[StrategyDict]:
     """Describe ``infos``, by default every registered strategy (sorted by name).
 
-    Example:
+    Examples:
         >>> from samplekit.describe import describe_strategies
         >>> [(s["name"], s["source"]) for s in describe_strategies()][:2]
         [('class_weighted', 'built-in'), ('negative_subsampling', 'built-in')]
@@ -180,10 +182,52 @@ def describe_strategies(infos: Iterable[StrategyInfo] | None = None) -> list[Str
     return [describe_strategy(info) for info in infos]
 
 
+def options_table(options_model: type[pydantic.BaseModel]) -> str:
+    """A Markdown table of a model's options, as the docs show under each strategy.
+
+    Columns: option, type, default (as JSON; "required" when it must be given), constraints
+    and description. The docs build generates every options table with this, so the docs
+    cannot drift from the code.
+
+    Args:
+        options_model: a pydantic model class, normally a strategy's nested ``Options``.
+
+    Returns:
+        The table, or a sentence saying there are no options.
+
+    Examples:
+        >>> from samplekit import get_strategy
+        >>> print(options_table(get_strategy("class_weighted").Options))  # doctest: +ELLIPSIS
+        | option | type | default | constraints | description |
+        | --- | --- | --- | --- | --- |
+        | `class_weights` | `'balanced' | dict[int, float (>= 0, finite)]` | `"balanced"` | ...
+        >>> options_table(get_strategy("stratified").Options)
+        'No options.'
+    """
+    options = describe_options(options_model)
+    if not options:
+        return "No options."
+    rows = [
+        "| option | type | default | constraints | description |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for option in options:
+        default = "required" if option.required else _code(json.dumps(option.default))
+        constraints = _code(option.constraints) if option.constraints else ""
+        description = " ".join(option.description.split()).replace("|", "\\|")
+        cells = (_code(option.name), _code(option.type), default, constraints, description)
+        rows.append(f"| {' | '.join(cells)} |")
+    return "\n".join(rows)
+
+
+def _code(text: str) -> str:
+    return f"`{text}`"
+
+
 def type_name(annotation: Any) -> str:
     """A readable string for a type annotation.
 
-    Example:
+    Examples:
         >>> type_name(int | None), type_name(dict[int, list[str]])
         ('int | None', 'dict[int, list[str]]')
         >>> type_name(typing.Literal[1, "x"])
