@@ -58,3 +58,38 @@ def test_markdown_examples_run(page, tmp_path, monkeypatch):
                 exec(compile(code, f"{page.name}:{line}", "exec"), namespace)
             except Exception as exc:  # noqa: PERF203 - one report per failing block
                 pytest.fail(f"{page.name}, block at line {line}: {type(exc).__name__}: {exc}")
+
+
+# --- the site: what the docs build generates must be asked for on every strategy's pages -----
+
+DIRECTIVE = re.compile(r"^<!-- (options|samplekit): (.*?) -->$", re.MULTILINE)  # docs/_hooks
+
+
+def documented_strategies(monkeypatch) -> list[str]:
+    """The built-ins plus every strategy of the plugin packages in this checkout."""
+    with isolated_plugin_manager() as manager:
+        for package in sorted(ROOT.glob("plugins/*/src/*/__init__.py")):
+            monkeypatch.syspath_prepend(str(package.parent.parent))
+            manager.register(importlib.import_module(package.parent.name))
+        return samplekit.available_strategies()
+
+
+def test_every_strategy_has_a_generated_options_table_and_a_picture(monkeypatch):
+    names = documented_strategies(monkeypatch)
+    assert {"m_per_class", "curriculum_negatives"} < set(names)
+    choosing = (ROOT / "docs" / "choosing.md").read_text()
+    pictures = {
+        arguments.split("--strategy ")[1].split()[0]
+        for kind, arguments in DIRECTIVE.findall(choosing)
+        if kind == "samplekit" and "--plot" in arguments
+    }
+    for name in names:
+        page = (ROOT / "docs" / "strategies" / f"{name}.md").read_text()
+        assert ("options", name) in DIRECTIVE.findall(page), f"{name}.md has no options table"
+        assert f"](strategies/{name}.md)" in choosing, f"choosing.md does not link {name}"
+        assert name in pictures, f"choosing.md draws no picture of {name}"
+
+
+def test_no_page_hand_writes_an_options_table():
+    for page in PAGES:
+        assert "| option | type |" not in page.read_text(), page.name
