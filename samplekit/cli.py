@@ -3,7 +3,7 @@ r"""The ``samplekit`` command line: ``demo``, ``strategies`` and ``preview``.
 The commands import what they need (the sampler, numpy, the label loader) when they run. Bad
 input ends with a one-line ``Error: ...`` and exit status 2, never a traceback.
 
-Example:
+Examples:
     .. code-block:: console
 
         $ samplekit strategies
@@ -21,7 +21,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
+    import torch
+
     from samplekit.describe import StrategyDict
+    from samplekit.report import EpochComposition
 
 __all__ = ["main", "parse_option_value"]
 
@@ -120,7 +123,7 @@ def _format_strategy(strategy: StrategyDict) -> str:
 def parse_option_value(text: str) -> Any:
     """A ``--option`` value: its JSON meaning if it parses as JSON, else the text itself.
 
-    Example:
+    Examples:
         >>> [parse_option_value(v) for v in ("0.25", "true", "null", '{"0": 1}', "balanced")]
         [0.25, True, None, {'0': 1}, 'balanced']
     """
@@ -172,6 +175,16 @@ def _parse_assignments(
     help="A strategy option as KEY=VALUE (VALUE parsed as JSON if it can be); repeatable.",
 )
 @click.option("--drop-last", is_flag=True, help="Drop each epoch's last, smaller batch.")
+@click.option(
+    "--plot",
+    type=click.Path(path_type=pathlib.Path),
+    metavar="FILE",
+    help=(
+        "Also draw the epochs to FILE (.png, .svg, .pdf, ...): each batch's samples per class "
+        "and, for strategies that leave samples out, the share of each class seen so far. "
+        "Needs matplotlib: pip install 'samplekit[plot]'."
+    ),
+)
 def preview(
     labels_file: pathlib.Path,
     strategy_name: str,
@@ -180,19 +193,22 @@ def preview(
     seed: int,
     options: dict[str, Any],
     drop_last: bool,
+    plot: pathlib.Path | None,
 ) -> None:
     """Run a strategy on the labels in LABELS_FILE and print what each epoch holds.
 
     LABELS_FILE is a .npy array, a .pt tensor (torch.save), or a .csv/.txt file with one
     integer per line (a .csv may start with a header line). Per epoch it prints the batches,
     the samples of each class, the fewest-most of each class in any full batch and, for
-    strategies that leave samples out, the share of each class seen so far.
+    strategies that leave samples out, the share of each class seen so far. With --plot it
+    also draws them to a picture (see docs/cli.md).
     """
     from samplekit.config import StrategyConfig
     from samplekit.errors import ConfigError, SampleKitError, UnknownStrategyError
     from samplekit.labelfile import load_labels
     from samplekit.report import (
         composition,
+        epoch_tallies,
         format_composition,
         format_label_counts,
         leaves_samples_out,
@@ -202,6 +218,7 @@ def preview(
     if not 1 <= epochs <= 10_000:
         msg = f"expected 1 to 10,000 epochs, but got {epochs}"
         raise InputError(msg, param="'--epochs'")
+    plot_format = None if plot is None else _check_plot_path(plot)
     try:
         labels = load_labels(labels_file)
     except SampleKitError as exc:
@@ -216,22 +233,62 @@ def preview(
         sampler = EpochBatchSampler(
             labels, config, batch_size=batch_size, seed=seed, drop_last=drop_last
         )
-        rows = composition(sampler, epochs)
+        if plot is None:
+            rows = composition(sampler, epochs)
+        else:  # one run of the epochs for both the table and the picture
+            tallies = list(epoch_tallies(sampler, epochs))
+            rows = [row for row, _ in tallies]
     except SampleKitError as exc:  # the strategy cannot work with these labels or settings
         raise InputError(str(exc)) from None
     validated = config.options.model_dump(mode="json")  # the given options, as validated
     shown = ", ".join(f"{key}={json.dumps(validated[key])}" for key in options)
-    click.echo(f"labels: {labels_file}: {format_label_counts(labels)}")
-    click.echo(
+    described = (
         f"{config.name}({shown}), batch_size={batch_size}, seed={seed}"
-        f"{', drop_last' if drop_last else ''}: {len(sampler)} batches in epoch 0"
+        f"{', drop_last' if drop_last else ''}"
     )
+    if plot is not None:  # saved before any output, so that a failed write is the only line
+        _save_plot(tallies, plot, plot_format, title=described)
+    click.echo(f"labels: {labels_file}: {format_label_counts(labels)}")
+    click.echo(f"{described}: {len(sampler)} batches in epoch 0")
     seen = leaves_samples_out(rows)
     click.echo(
         "per class (label:count); per batch = fewest-most of each class in a full batch"
         + ("; seen = share of each class drawn at least once so far" if seen else "")
     )
     click.echo(format_composition(rows, seen=seen))
+    if plot is not None:
+        click.echo(f"plot: {plot}")
+
+
+def _check_plot_path(path: pathlib.Path) -> str:
+    """The format of the ``--plot`` file, checked before any epoch runs."""
+    from samplekit.errors import ConfigError
+    from samplekit.plot import check_plot_path
+
+    try:
+        return check_plot_path(path)
+    except ModuleNotFoundError:
+        msg = "--plot needs matplotlib: pip install 'samplekit[plot]'"
+        raise InputError(msg, param="'--plot'") from None
+    except ConfigError as exc:
+        raise InputError(str(exc), param="'--plot'") from None
+
+
+def _save_plot(
+    tallies: list[tuple[EpochComposition, torch.Tensor]],
+    path: pathlib.Path,
+    fmt: str | None,
+    *,
+    title: str,
+) -> None:
+    from samplekit.plot import composition_figure
+
+    try:
+        composition_figure(tallies, title=title).savefig(path, format=fmt)
+    except (OSError, RuntimeError) as exc:  # RuntimeError: e.g. .pgf without a LaTeX install
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        msg = f"could not write {str(path)!r}: {reason}"
+        raise InputError(msg, param="'--plot'") from None
 
 
 class InputError(click.ClickException):
