@@ -288,12 +288,22 @@ class EpochBatchSampler(Sampler[list[int]]):
                     yield indices[batch * size : (batch + 1) * size].tolist()
 
     def __iter__(self) -> Iterator[list[int]]:
-        epoch, start = self._epoch, self._position
-        for batch in self._batches(epoch, start, self._indices_for_iteration):
-            self._position += 1
-            yield batch
-        if self._epoch == epoch:  # unless set_epoch was called meanwhile
+        epoch = self._epoch
+        batches = self._batches(epoch, self._position, self._indices_for_iteration)
+        batch = next(batches, None)
+        if batch is None and self._epoch == epoch:  # nothing left of this epoch
             self._epoch, self._position = epoch + 1, 0
+        while batch is not None:
+            following = next(batches, None)
+            if self._epoch == epoch:  # unless set_epoch moved elsewhere meanwhile
+                # The epoch is over once its last batch is handed out: a consumer that stops
+                # after len(sampler) batches (as Lightning does) gets the next epoch next time.
+                done = following is None
+                self._epoch, self._position = (
+                    (epoch + 1, 0) if done else (epoch, self._position + 1)
+                )
+            yield batch
+            batch = following
 
     def _indices_for_iteration(self, epoch: int) -> torch.Tensor:
         if self._prefetch is None:

@@ -293,3 +293,20 @@ def test_class_weighted_shares_follow_weights():
         p = m / total
         sigma = (100_000 * p * (1 - p)) ** 0.5
         assert abs(counts[c] - 100_000 * p) < 5 * sigma
+
+
+def test_an_epoch_ends_when_its_last_batch_is_handed_out():
+    # Lightning (and zip(range(len(loader)), loader)) stop after len(sampler) batches without
+    # exhausting the iterator: the next pass must still be the next epoch, not an empty one.
+    sampler = EpochBatchSampler(
+        [0] * 80 + [1] * 20, "negative_subsampling", batch_size=10, neg_ratio=0.25
+    )
+    reference = [list(sampler.epoch_batches(e)) for e in range(3)]
+    for epoch in range(3):
+        iterator = iter(sampler)
+        got = [next(iterator) for _ in range(len(sampler))]
+        assert got == reference[epoch]
+        assert (sampler.epoch, sampler.state_dict()["position"]) == (epoch + 1, 0)
+    iterator = iter(sampler)
+    next(iterator)
+    assert (sampler.epoch, sampler.state_dict()["position"]) == (3, 1)  # midway: not over
