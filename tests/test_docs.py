@@ -5,6 +5,7 @@ import importlib
 import inspect
 import pkgutil
 import re
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -34,16 +35,25 @@ def test_docstring_examples(name):
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
-BLOCK = re.compile(r"^(<!-- no-run: [^>]+ -->\n)?```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
+# A fence may be indented (inside a list item); its code is dedented by the same amount.
+BLOCK = re.compile(
+    r"^( *<!-- no-run: [^>]+ -->\n)?( *)```python\n(.*?)^\2```", re.DOTALL | re.MULTILINE
+)
 
 
 def python_blocks(page: Path) -> list[tuple[int, str]]:
     text = page.read_text()
     return [
-        (text.count("\n", 0, match.start()) + 1, match.group(2))
+        (text.count("\n", 0, match.start()) + 1, textwrap.dedent(match.group(3)))
         for match in BLOCK.finditer(text)
         if not match.group(1)
     ]
+
+
+def test_python_blocks_finds_indented_fences():
+    page = "x\n```python\na = 1\n```\n- item\n\n  ```python\n  b = 2\n  ```\n"
+    blocks = BLOCK.finditer(page)
+    assert [textwrap.dedent(m.group(3)) for m in blocks] == ["a = 1\n", "b = 2\n"]
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
