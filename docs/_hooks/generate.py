@@ -43,6 +43,8 @@ LABEL_FILES: dict[str, list[int]] = {
     "binary.npy": [900, 100],
     "four-classes.npy": [700, 200, 80, 20],
     "eight-classes.npy": [40] * 8,
+    "labels.npy": [800, 150, 50],
+    "labels.csv": [800, 150, 50],  # one label per line
 }
 IMAGES = "img"  # where the pictures go in the site
 WIDTH = 100  # terminal columns for the commands' output
@@ -72,7 +74,11 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for name, counts in LABEL_FILES.items():
-            np.save(folder / name, np.repeat(np.arange(len(counts)), counts))
+            labels = np.repeat(np.arange(len(counts)), counts)
+            if name.endswith(".csv"):
+                np.savetxt(folder / name, labels, fmt="%d")
+            else:
+                np.save(folder / name, labels)
         for page in files.documentation_pages():
             text = Path(page.abs_src_path or "").read_text(encoding="utf-8")
             for kind, arguments in DIRECTIVE.findall(text):
