@@ -12,6 +12,7 @@ Examples:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
@@ -59,7 +60,10 @@ def as_label_tensor(labels: Any) -> torch.Tensor:
             )
             raise LabelsError(msg)
     try:
-        tensor = torch.as_tensor(source)
+        with warnings.catch_warnings():
+            # Read-only arrays (memory maps, Arrow columns) are fine: the labels are never written.
+            warnings.filterwarnings("ignore", "The given NumPy array is not writable")
+            tensor = torch.as_tensor(source)
     except (TypeError, ValueError, RuntimeError) as exc:
         msg = (
             f"labels: could not be read as a 1-D integer array (got {type(source).__name__}: {exc})"

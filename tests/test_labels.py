@@ -5,6 +5,7 @@ import torch
 from samplekit import labels as labels_module
 from samplekit.errors import LabelsError
 from samplekit.labels import ClassIndex, as_label_tensor
+from samplekit.sampler import EpochBatchSampler
 
 
 @pytest.mark.parametrize(
@@ -75,3 +76,12 @@ def test_where_in_blocks_matches_nonzero(monkeypatch, equal):
     assert got.tolist() == torch.nonzero((labels == 1) == equal).flatten().tolist()
     outside = labels_module.where(labels, 256, equal=equal)  # 256 would wrap to 0 in uint8
     assert outside.tolist() == ([] if equal else list(range(100)))
+
+
+def test_read_only_arrays_are_taken_without_a_warning():
+    # memory maps and Arrow columns (Hugging Face datasets) are read-only; pytest turns warnings
+    # into errors here, so torch's "not writable" warning would fail this test
+    array = np.array([0, 1, 1, 0, 2], dtype=np.int64)
+    array.flags.writeable = False
+    sampler = EpochBatchSampler(array, "stratified", batch_size=2)
+    assert sampler.labels.tolist() == [0, 1, 1, 0, 2]
