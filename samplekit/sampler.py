@@ -212,8 +212,9 @@ class EpochBatchSampler(Sampler[list[int]]):
     def set_epoch(self, epoch: int) -> None:
         """Make the next iteration produce epoch ``epoch`` (for exact reproducibility).
 
-        An iteration that runs to its end advances the epoch by one, so calling this is
-        optional: without it every iteration still draws a fresh epoch. After
+        Handing out an epoch's last batch advances the epoch by one (even if the consumer then
+        stops without exhausting the iterator), so calling this is optional: without it every
+        iteration still draws a fresh epoch. After
         `load_state_dict`, setting the checkpoint's own epoch keeps the resume position;
         any other epoch starts from its first batch.
 
