@@ -1,5 +1,6 @@
 """Every example in the package's docstrings runs and prints what it shows."""
 
+import contextlib
 import doctest
 import importlib
 import inspect
@@ -9,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 import samplekit
 from samplekit.plugins import isolated_plugin_manager
@@ -56,13 +58,22 @@ def test_python_blocks_finds_indented_fences():
     assert [textwrap.dedent(m.group(3)) for m in blocks] == ["a = 1\n", "b = 2\n"]
 
 
+@contextlib.contextmanager
+def restored_profile(name: str):
+    try:
+        yield
+    finally:
+        settings.load_profile(name)
+
+
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_markdown_examples_run(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for source in sorted(ROOT.glob("plugins/*/src")):  # plugin pages run from this checkout,
         monkeypatch.syspath_prepend(str(source))  # whether or not the plugins are installed
     namespace: dict[str, object] = {"__name__": "__docs__"}
-    with isolated_plugin_manager():
+    profile = settings.get_current_profile_name()  # a page may load another hypothesis profile
+    with isolated_plugin_manager(), restored_profile(profile):
         for line, code in python_blocks(page):
             try:
                 exec(compile(code, f"{page.name}:{line}", "exec"), namespace)
