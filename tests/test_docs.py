@@ -83,7 +83,8 @@ def test_markdown_examples_run(page, tmp_path, monkeypatch):
 
 # --- the site: what the docs build generates must be asked for on every strategy's pages -----
 
-DIRECTIVE = re.compile(r"^<!-- (options|samplekit): (.*?) -->$", re.MULTILINE)  # docs/_hooks
+# The comments docs/_hooks/generate.py replaces while the site is built
+DIRECTIVE = re.compile(r"^<!-- (options|samplekit|include): (.*?) -->$", re.MULTILINE)
 
 
 def documented_strategies(monkeypatch) -> list[str]:
@@ -114,3 +115,17 @@ def test_every_strategy_has_a_generated_options_table_and_a_picture(monkeypatch)
 def test_no_page_hand_writes_an_options_table():
     for page in PAGES:
         assert "| option | type |" not in page.read_text(), page.name
+
+
+def test_included_scripts_exist_and_are_run_by_a_test():
+    included = [
+        arguments
+        for page in PAGES
+        for kind, arguments in DIRECTIVE.findall(page.read_text())
+        if kind == "include"
+    ]
+    assert included
+    tests = "".join(path.read_text() for path in (ROOT / "tests").glob("test_*.py"))
+    for path in included:
+        assert (ROOT / path).is_file(), path
+        assert Path(path).name in tests, f"no test runs {path}"

@@ -1,6 +1,6 @@
 """MkDocs hook: the parts of the docs generated from the code while the site is built.
 
-Two kinds of HTML comment in a page are replaced (on GitHub they stay invisible):
+Three kinds of HTML comment in a page are replaced (on GitHub they stay invisible):
 
 - ``<!-- options: NAME -->``: the options table of strategy ``NAME``, or of the pydantic model
   ``NAME`` when it is a dotted path such as ``samplekit.config.SamplerConfig``, made by
@@ -9,6 +9,8 @@ Two kinds of HTML comment in a page are replaced (on GitHub they stay invisible)
   it printed. If ``ARGS`` has ``--plot NAME.png``, the picture it drew is shown above (and the
   output is folded away). The commands run in a folder holding the synthetic label files of
   `LABEL_FILES`; a command that fails stops the build.
+- ``<!-- include: PATH -->``: the file ``PATH`` (from the repository's root) as a code block, for
+  scripts that the tests run as they are.
 
 The strategies of the plugin packages under ``plugins/`` are registered from the checkout when
 they are not installed, so their pages build either way.
@@ -37,7 +39,7 @@ if TYPE_CHECKING:
     from mkdocs.structure.pages import Page
 
 ROOT = Path(__file__).resolve().parents[2]
-DIRECTIVE = re.compile(r"^<!-- (options|samplekit): (.*?) -->$", re.MULTILINE)
+DIRECTIVE = re.compile(r"^<!-- (options|samplekit|include): (.*?) -->$", re.MULTILINE)
 LABEL_FILES: dict[str, list[int]] = {
     # file name -> samples of class 0, 1, ... (in that order: every strategy shuffles)
     "binary.npy": [900, 100],
@@ -107,6 +109,8 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
         kind, arguments = match.groups()
         if kind == "options":
             return _options(arguments)
+        if kind == "include":
+            return f"```python\n{(ROOT / arguments).read_text(encoding='utf-8').rstrip()}\n```"
         output, uri = _runs[arguments]
         console = f"```console\n$ samplekit {arguments}\n{output.rstrip()}\n```"
         if uri is None:
