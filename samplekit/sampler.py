@@ -150,6 +150,7 @@ class EpochBatchSampler(Sampler[list[int]]):
         self._strategy.check_batch_size(config.batch_size)
         self._epoch = 0
         self._position = 0  # batches of the current epoch already yielded (or to skip)
+        self._pinned = False  # set_epoch chose the epoch of the next iteration
         self._fingerprint = {
             "config": config.model_dump(mode="json"),
             "labels": {"count": int(self._labels.numel()), "digest": labels_digest(self._labels)},
@@ -206,17 +207,35 @@ class EpochBatchSampler(Sampler[list[int]]):
 
     @property
     def epoch(self) -> int:
-        """The epoch the next (or the running) iteration uses."""
-        return self._epoch
+        """The epoch the next (or the running) iteration uses.
+
+        Once an epoch's last batch is handed out this is already the next epoch, and `len`
+        follows it (which matters only for strategies whose epoch length changes).
+        """
+        return self._upcoming()[0]
+
+    def _upcoming(self) -> tuple[int, int]:
+        """The epoch and position the next iteration starts from.
+
+        An epoch whose last batch was handed out is over even if that iteration was not run to
+        its end (Lightning stops after ``len(loader)`` batches): the next one follows, unless
+        `set_epoch` asked for this epoch again (a loop resuming a checkpoint taken at its end).
+        """
+        epoch, position = self._epoch, self._position
+        if not self._pinned and position > 0 and position >= self.num_batches(epoch):
+            return epoch + 1, 0
+        return epoch, position
 
     def set_epoch(self, epoch: int) -> None:
         """Make the next iteration produce epoch ``epoch`` (for exact reproducibility).
 
-        Handing out an epoch's last batch advances the epoch by one (even if the consumer then
-        stops without exhausting the iterator), so calling this is optional: without it every
-        iteration still draws a fresh epoch. After
-        `load_state_dict`, setting the checkpoint's own epoch keeps the resume position;
-        any other epoch starts from its first batch.
+        Calling this is optional: each iteration continues where the last one stopped, and
+        handing out an epoch's last batch moves on to the next epoch (even if the consumer then
+        stops without exhausting the iterator, as Lightning does), so a loop that runs whole
+        epochs draws a fresh one each time. Setting the current epoch keeps its position: after
+        `load_state_dict`, setting the checkpoint's own epoch resumes where it stopped (and
+        yields nothing if the checkpoint was taken after its last batch); any other epoch starts
+        from its first batch.
 
         Raises:
             ConfigError: if ``epoch`` is not an integer >= 0.
@@ -226,7 +245,7 @@ class EpochBatchSampler(Sampler[list[int]]):
             raise ConfigError(msg)
         if epoch != self._epoch:
             self._position = 0
-        self._epoch = epoch
+        self._epoch, self._pinned = epoch, True
 
     def _global_batches(self, epoch: int) -> int:
         n = self._strategy.epoch_length(epoch)
@@ -239,7 +258,7 @@ class EpochBatchSampler(Sampler[list[int]]):
         )
 
     def __len__(self) -> int:
-        return self.num_batches(self._epoch)
+        return self.num_batches(self.epoch)
 
     def epoch_indices(self, epoch: int) -> torch.Tensor:
         """All indices of epoch ``epoch`` in batch order, checked against the strategy contract.
@@ -289,22 +308,13 @@ class EpochBatchSampler(Sampler[list[int]]):
                     yield indices[batch * size : (batch + 1) * size].tolist()
 
     def __iter__(self) -> Iterator[list[int]]:
-        epoch = self._epoch
-        batches = self._batches(epoch, self._position, self._indices_for_iteration)
-        batch = next(batches, None)
-        if batch is None and self._epoch == epoch:  # nothing left of this epoch
-            self._epoch, self._position = epoch + 1, 0
-        while batch is not None:
-            following = next(batches, None)
-            if self._epoch == epoch:  # unless set_epoch moved elsewhere meanwhile
-                # The epoch is over once its last batch is handed out: a consumer that stops
-                # after len(sampler) batches (as Lightning does) gets the next epoch next time.
-                done = following is None
-                self._epoch, self._position = (
-                    (epoch + 1, 0) if done else (epoch, self._position + 1)
-                )
+        epoch, position = self._upcoming()
+        self._epoch, self._position, self._pinned = epoch, position, False
+        for batch in self._batches(epoch, position, self._indices_for_iteration):
+            self._position += 1
             yield batch
-            batch = following
+        if self._epoch == epoch:  # unless set_epoch was called meanwhile
+            self._epoch, self._position = epoch + 1, 0
 
     def _indices_for_iteration(self, epoch: int) -> torch.Tensor:
         if self._prefetch is None:

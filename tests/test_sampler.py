@@ -1,3 +1,4 @@
+import functools
 import json
 import random
 from collections import Counter
@@ -306,7 +307,33 @@ def test_an_epoch_ends_when_its_last_batch_is_handed_out():
         iterator = iter(sampler)
         got = [next(iterator) for _ in range(len(sampler))]
         assert got == reference[epoch]
-        assert (sampler.epoch, sampler.state_dict()["position"]) == (epoch + 1, 0)
+        assert sampler.epoch == epoch + 1
     iterator = iter(sampler)
     next(iterator)
     assert (sampler.epoch, sampler.state_dict()["position"]) == (3, 1)  # midway: not over
+
+
+def test_a_checkpoint_taken_after_an_epochs_last_batch_resumes_at_the_next_epoch():
+    labels = [0] * 80 + [1] * 20
+    build = functools.partial(
+        EpochBatchSampler, labels, "negative_subsampling", batch_size=10, neg_ratio=0.25
+    )
+    sampler = build()
+    iterator = iter(sampler)
+    done = [next(iterator) for _ in range(len(sampler))]  # all of epoch 0, not exhausted
+    state = sampler.state_dict()
+
+    # A loop that calls set_epoch with its own counter (the checkpoint's epoch) finishes epoch 0
+    # with nothing, then goes on with epoch 1.
+    resumed = build()
+    resumed.load_state_dict(state)
+    for epoch in range(2):
+        resumed.set_epoch(epoch)
+        done += list(resumed)
+    assert done == [b for e in range(2) for b in build().epoch_batches(e)]
+
+    # A loop that follows the sampler's epoch goes straight on with epoch 1.
+    resumed = build()
+    resumed.load_state_dict(state)
+    assert resumed.epoch == 1
+    assert list(resumed) == list(build().epoch_batches(1))

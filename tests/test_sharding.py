@@ -180,3 +180,34 @@ def test_stateful_dataloader_resumes_mid_epoch(workers):
     rest = [xb.tolist() for (xb,) in second]
     assert seen + rest == reference[0]
     assert [xb.tolist() for (xb,) in second] == reference[1]
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+@pytest.mark.parametrize("stop", [13, 26, 27])  # mid-epoch 0, after its last batch, into 1
+def test_stateful_dataloader_resumes_at_and_around_an_epoch_boundary(tmp_path, workers, stop):
+    # The loop saves (its epoch, the loader's state) after every step and calls set_epoch with
+    # its own counter; a checkpoint taken just after an epoch's last batch must not repeat it.
+    labels = torch.arange(100) % 4
+    dataset = torch.utils.data.TensorDataset(torch.arange(100))
+
+    def loader():
+        sampler = EpochBatchSampler(labels, "stratified", batch_size=8, seed=3)
+        return StatefulDataLoader(dataset, batch_sampler=sampler, num_workers=workers)
+
+    def train(loader_, trained, start=0, stop_after=None):
+        for epoch in range(start, 3):
+            loader_.batch_sampler.set_epoch(epoch)
+            for (xb,) in loader_:
+                trained.append(xb.tolist())
+                torch.save((epoch, loader_.state_dict()), tmp_path / "checkpoint.pt")
+                if len(trained) == stop_after:
+                    return
+
+    trained: list[list[int]] = []
+    train(loader(), trained, stop_after=stop)
+    epoch, state = torch.load(tmp_path / "checkpoint.pt")
+    resumed = loader()
+    resumed.load_state_dict(state)
+    train(resumed, trained, start=epoch)
+    reference = EpochBatchSampler(labels, "stratified", batch_size=8, seed=3)
+    assert trained == [b for e in range(3) for b in reference.epoch_batches(e)]
