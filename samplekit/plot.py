@@ -223,7 +223,9 @@ def composition_figure(
         else:
             _draw_heat_map(top, counts, classes)
         top.set_xlim(-0.5, len(counts) - 0.5)
-        _mark_epochs(top, [len(c) for _, c in tallies], colour="black" if stacked else "white")
+        _mark_epochs(
+            top, [(row.epoch, len(c)) for row, c in tallies], colour="black" if stacked else "white"
+        )
     if seen:
         _draw_seen(bottom, rows, classes, colours, legend=not stacked)
     if title:
@@ -286,10 +288,11 @@ def _draw_heat_map(ax: Axes, counts: np.ndarray, classes: list[int]) -> None:
     colorbar.locator = MaxNLocator(integer=True)
 
 
-def _mark_epochs(ax: Axes, lengths: list[int], *, colour: str) -> None:
-    """Thin lines between epochs and ``epoch e`` labels above them."""
+def _mark_epochs(ax: Axes, epochs: list[tuple[int, int]], *, colour: str) -> None:
+    """Thin lines between epochs and ``epoch e`` labels above them; ``(epoch, batches)`` pairs."""
     import numpy as np
 
+    lengths = [batches for _, batches in epochs]
     starts = np.concatenate([[0], np.cumsum(lengths)])
     if 1 < len(lengths) <= _EPOCH_LINES:
         ax.vlines(
@@ -302,11 +305,11 @@ def _mark_epochs(ax: Axes, lengths: list[int], *, colour: str) -> None:
             zorder=3,
         )
     step = math.ceil(len(lengths) / _EPOCH_LABELS)
-    for epoch in range(0, len(lengths), step):
+    for i in range(0, len(lengths), step):
         ax.text(
-            (starts[epoch] + starts[epoch + 1] - 1) / 2,
+            (starts[i] + starts[i + 1] - 1) / 2,
             1.01,
-            f"epoch {epoch}",
+            f"epoch {epochs[i][0]}",
             transform=ax.get_xaxis_transform(),
             ha="center",
             va="bottom",

@@ -326,3 +326,10 @@ def test_cli_plot_errors_come_before_any_epoch(case, fragment, labels_path, tmp_
     assert result.output.startswith("Error: Invalid value for '--plot': ")
     assert fragment in result.output
     assert not target.exists()
+
+
+def test_epoch_labels_name_the_epochs_drawn():
+    sampler = EpochBatchSampler([0] * 30 + [1] * 10, "stratified", batch_size=10)
+    figure = composition_figure(list(epoch_tallies(sampler, 2, start=5)))
+    labels = [text.get_text() for text in figure.axes[0].texts]
+    assert labels == ["epoch 5", "epoch 6"]

@@ -87,7 +87,7 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
                 if kind != "samplekit" or arguments in _runs:
                     continue
                 words = shlex.split(arguments)
-                picture = words[words.index("--plot") + 1] if "--plot" in words else None
+                picture = _picture(words, page.src_uri)
                 if picture in pictures:
                     msg = f"{page.src_uri}: --plot {picture} is also drawn by {pictures[picture]}"
                     raise PluginError(msg)
@@ -124,6 +124,16 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
         )
 
     return DIRECTIVE.sub(replace, markdown)
+
+
+def _picture(words: list[str], page: str) -> str | None:
+    """The file name given to ``--plot`` (a plain name: pictures go to `IMAGES`), or None."""
+    given = [w.partition("=")[2] for w in words if w.startswith("--plot=")]
+    given += [words[i + 1] for i, w in enumerate(words[:-1]) if w == "--plot"]
+    if "--plot" in words[-1:] or len(given) > 1 or any("/" in name for name in given):
+        msg = f"{page}: expected at most one --plot NAME.png with a plain file name in {words}"
+        raise PluginError(msg)
+    return given[0] if given else None
 
 
 def _options(name: str) -> str:
