@@ -207,12 +207,12 @@ class EpochBatchSampler(Sampler[list[int]]):
 
     @property
     def epoch(self) -> int:
-        """The epoch the next (or the running) iteration uses.
+        """The epoch of the running iteration, or of the last one.
 
-        Once an epoch's last batch is handed out this is already the next epoch, and `len`
-        follows it (which matters only for strategies whose epoch length changes).
+        An iteration that starts after the whole of this epoch was handed out goes on with the
+        next epoch (unless `set_epoch` asked for this one again).
         """
-        return self._upcoming()[0]
+        return self._epoch
 
     def _upcoming(self) -> tuple[int, int]:
         """The epoch and position the next iteration starts from.
@@ -229,13 +229,13 @@ class EpochBatchSampler(Sampler[list[int]]):
     def set_epoch(self, epoch: int) -> None:
         """Make the next iteration produce epoch ``epoch`` (for exact reproducibility).
 
-        Calling this is optional: each iteration continues where the last one stopped, and
-        handing out an epoch's last batch moves on to the next epoch (even if the consumer then
-        stops without exhausting the iterator, as Lightning does), so a loop that runs whole
-        epochs draws a fresh one each time. Setting the current epoch keeps its position: after
-        `load_state_dict`, setting the checkpoint's own epoch resumes where it stopped (and
-        yields nothing if the checkpoint was taken after its last batch); any other epoch starts
-        from its first batch.
+        Calling this is optional: each iteration continues where the last one stopped, and one
+        that starts after an epoch's last batch was handed out goes on with the next epoch (even
+        if the consumer stopped without exhausting the iterator, as Lightning does), so a loop
+        that runs whole epochs draws a fresh one each time. Setting the current epoch keeps its
+        position: after `load_state_dict`, setting the checkpoint's own epoch resumes where it
+        stopped (and yields nothing if the checkpoint was taken after its last batch); any other
+        epoch starts from its first batch.
 
         Raises:
             ConfigError: if ``epoch`` is not an integer >= 0.
@@ -258,7 +258,7 @@ class EpochBatchSampler(Sampler[list[int]]):
         )
 
     def __len__(self) -> int:
-        return self.num_batches(self.epoch)
+        return self.num_batches(self._epoch)
 
     def epoch_indices(self, epoch: int) -> torch.Tensor:
         """All indices of epoch ``epoch`` in batch order, checked against the strategy contract.
