@@ -69,8 +69,9 @@ def restored_profile(name: str):
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_markdown_examples_run(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    for source in sorted(ROOT.glob("plugins/*/src")):  # plugin pages run from this checkout,
-        monkeypatch.syspath_prepend(str(source))  # whether or not the plugins are installed
+    # Plugin pages run from this checkout, whether or not the plugins are installed.
+    for source in sorted([*ROOT.glob("plugins/*/src"), *ROOT.glob("docs/examples/*/src")]):
+        monkeypatch.syspath_prepend(str(source))
     namespace: dict[str, object] = {"__name__": "__docs__"}
     profile = settings.get_current_profile_name()  # a page may load another hypothesis profile
     with isolated_plugin_manager(), restored_profile(profile):
@@ -117,7 +118,7 @@ def test_no_page_hand_writes_an_options_table():
         assert "| option | type |" not in page.read_text(), page.name
 
 
-def test_included_scripts_exist_and_are_run_by_a_test():
+def test_included_files_exist_and_are_run_by_a_test():
     included = [
         arguments
         for page in PAGES
@@ -126,6 +127,12 @@ def test_included_scripts_exist_and_are_run_by_a_test():
     ]
     assert included
     tests = "".join(path.read_text() for path in (ROOT / "tests").glob("test_*.py"))
+    ci = (ROOT / ".ci" / "run").read_text()
     for path in included:
         assert (ROOT / path).is_file(), path
-        assert Path(path).name in tests, f"no test runs {path}"
+        package = re.match(r"docs/examples/[^/]+/", path)
+        if package:  # an example package: .ci/run installs it and runs its tests
+            assert (ROOT / package.group(0) / "tests").is_dir(), path
+            assert "docs/examples/*/" in ci, "no CI step runs the example packages' tests"
+        else:
+            assert Path(path).name in tests, f"no test runs {path}"

@@ -10,7 +10,7 @@ Three kinds of HTML comment in a page are replaced (on GitHub they stay invisibl
   output is folded away). The commands run in a folder holding the synthetic label files of
   `LABEL_FILES`; a command that fails stops the build.
 - ``<!-- include: PATH -->``: the file ``PATH`` (from the repository's root) as a code block, for
-  scripts that the tests run as they are.
+  files that the tests run as they are (a script, the example plugin package).
 
 The strategies of the plugin packages under ``plugins/`` are registered from the checkout when
 they are not installed, so their pages build either way.
@@ -110,7 +110,10 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
         if kind == "options":
             return _options(arguments)
         if kind == "include":
-            return f"```python\n{(ROOT / arguments).read_text(encoding='utf-8').rstrip()}\n```"
+            language = {".py": "python", ".toml": "toml"}.get(Path(arguments).suffix, "text")
+            text = (ROOT / arguments).read_text(encoding="utf-8").rstrip()
+            return f'```{language} title="{arguments}"\n{text}\n```'
+
         output, uri = _runs[arguments]
         console = f"```console\n$ samplekit {arguments}\n{output.rstrip()}\n```"
         if uri is None:
