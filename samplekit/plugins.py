@@ -2,9 +2,12 @@
 
 Nothing is loaded at import time. `get_plugin_manager` builds the manager on first use,
 registers the built-in strategy modules, then each installed entry point one at a time, so one
-broken plugin cannot stop the others. Which plugins load is read from ``SAMPLEKIT_LOAD_PLUGINS``
-at that moment: unset loads all, the empty string loads none, ``a,b`` loads only those
-(distribution or entry-point names). The built-ins always load.
+broken plugin cannot stop the others: any exception a plugin raises while it is imported or
+registered, ``SystemExit`` included (everything but ``KeyboardInterrupt``), skips that plugin with
+a `samplekit.errors.PluginWarning`. Which plugins load is read from ``SAMPLEKIT_LOAD_PLUGINS`` at
+that moment: unset loads all, the empty string loads none, ``a,b`` loads only those (distribution
+or entry-point names, case and ``-``/``_`` insensitive). A name in it that no installed plugin
+has gives one ``PluginWarning`` naming the installed plugins. The built-ins always load.
 
 Examples:
     >>> import samplekit
@@ -21,6 +24,7 @@ Examples:
 from __future__ import annotations
 
 import contextlib
+import difflib
 import importlib
 import importlib.metadata
 import os
@@ -43,6 +47,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "PluginManager",
     "get_plugin_manager",
+    "installed_plugins",
     "isolated_plugin_manager",
     "make_plugin_manager",
 ]
@@ -59,13 +64,18 @@ DEFAULT_PLUGINS = (
 class PluginManager(pluggy.PluginManager):
     """A ``pluggy.PluginManager`` that keeps the strategy registry in step with its plugins.
 
-    ``register`` collects the plugin's strategies at once and refuses the plugin (raising, and
-    leaving nothing registered) if a strategy is invalid, its name is taken, or the plugin
-    implements a hook that does not exist. ``unregister`` removes its strategies.
+    ``register`` collects the plugin's strategies at once and refuses the plugin (raising
+    `samplekit.errors.PluginError`, and leaving nothing registered) if a strategy is invalid, its
+    name is taken, the plugin implements a hook that does not exist, or its hook raises
+    (``SystemExit`` included; only ``KeyboardInterrupt`` passes through as it is).
+    ``unregister`` removes its strategies.
 
     Attributes:
         strategies: the `samplekit.registry.StrategyRegistry` of this manager.
         failures: distribution (or entry-point) name -> error, for plugins that failed to load.
+        load_plugins: the value of ``SAMPLEKIT_LOAD_PLUGINS`` the installed plugins were
+            selected with, or ``None`` if it was unset or the entry points were not loaded.
+        not_selected: installed distributions that ``load_plugins`` left out.
     """
 
     def __init__(self) -> None:
@@ -73,6 +83,8 @@ class PluginManager(pluggy.PluginManager):
         self.add_hookspecs(hookspecs)
         self.strategies = StrategyRegistry(self)
         self.failures: dict[str, str] = {}
+        self.load_plugins: str | None = None
+        self.not_selected: list[str] = []
         self._sources: dict[str, str] = {}
 
     def register(self, plugin: object, name: str | None = None) -> str | None:
@@ -83,11 +95,11 @@ class PluginManager(pluggy.PluginManager):
         try:
             self.check_pending()
             self.strategies.collect(plugin)
-        except Exception as exc:
+        except BaseException as exc:  # SystemExit from a hook too: refuse the plugin, not exit
             super().unregister(plugin)
-            if isinstance(exc, PluginError):
+            if isinstance(exc, (PluginError, KeyboardInterrupt)):
                 raise
-            msg = f"plugin {self.describe(plugin_name)} was refused: {exc}"
+            msg = f"plugin {self.describe(plugin_name)} was refused: {_error_text(exc)}"
             raise PluginError(msg) from exc
         return plugin_name
 
@@ -109,9 +121,10 @@ class PluginManager(pluggy.PluginManager):
     def load_entrypoints(self, only: set[str] | None = None) -> None:
         """Register every installed ``samplekit`` entry point, one at a time.
 
-        A plugin that fails to import or is refused at registration gives a
-        `samplekit.errors.PluginWarning` naming its distribution and the error, and is
-        recorded in `failures`; the others still load.
+        A plugin that raises anything but ``KeyboardInterrupt`` while it is imported or
+        registered (``SystemExit`` included) gives a `samplekit.errors.PluginWarning` naming
+        its distribution and the error, and is recorded in `failures`; the others still load.
+        Installed plugins that ``only`` leaves out are recorded in `not_selected`.
 
         Args:
             only: if given, load just the entry points whose name or distribution is in it.
@@ -121,21 +134,75 @@ class PluginManager(pluggy.PluginManager):
             dist = ep.dist.name if ep.dist is not None else ep.name
             version = ep.dist.version if ep.dist is not None else "?"
             if wanted is not None and not wanted & {_normalise(dist), _normalise(ep.name)}:
+                if dist not in self.not_selected:
+                    self.not_selected.append(dist)
                 continue
             if self.has_plugin(ep.name):
                 continue
             self._sources[ep.name] = f"{dist} {version}"
             try:
                 self.register(ep.load(), name=ep.name)
-            except Exception as exc:
+            except KeyboardInterrupt:
                 self._sources.pop(ep.name, None)
-                self.failures[dist] = f"{type(exc).__name__}: {exc}"
+                raise
+            except BaseException as exc:  # SystemExit at import must not end the program
+                self._sources.pop(ep.name, None)
+                error = _error_text(exc)
+                self.failures[dist] = error
                 warnings.warn(
                     f"samplekit plugin {dist} {version} (entry point {ep.name!r}) failed to load "
-                    f"and is skipped: {type(exc).__name__}: {exc}",
+                    f"and is skipped: {error}",
                     PluginWarning,
                     stacklevel=2,
                 )
+
+
+def installed_plugins() -> list[tuple[str, str]]:
+    """``(distribution, entry-point name)`` of every installed ``samplekit`` entry point."""
+    return [
+        (ep.dist.name if ep.dist is not None else ep.name, ep.name)
+        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+    ]
+
+
+def _warn_unknown(names: set[str]) -> None:
+    """One `PluginWarning` for the names in ``SAMPLEKIT_LOAD_PLUGINS`` no installed plugin has."""
+    installed = installed_plugins()
+    known = {_normalise(n) for pair in installed for n in pair}
+    unknown = sorted(n for n in names if _normalise(n) not in known)
+    if not unknown:
+        return
+    listed = ", ".join(
+        dist if dist == name else f"{dist} (entry point {name})" for dist, name in installed
+    )
+    close = {
+        name: match[0]
+        for name in unknown
+        if (match := difflib.get_close_matches(name, [n for p in installed for n in p], n=1))
+    }
+    hints = "".join(f"; did you mean {close[n]!r} for {n!r}?" for n in unknown if n in close)
+    warnings.warn(
+        f"{LOAD_PLUGINS_ENV} names {', '.join(repr(_shorten(n)) for n in unknown)}, which no "
+        f"installed plugin has, so nothing is loaded for "
+        f"{'it' if len(unknown) == 1 else 'them'}; installed plugins: {listed or 'none'}{hints}. "
+        f"It takes comma-separated distribution or entry-point names; unset it to load every "
+        f"installed plugin, set it to the empty string to load none",
+        PluginWarning,
+        stacklevel=3,
+    )
+
+
+_QUOTE_LIMIT = 1000
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= _QUOTE_LIMIT else f"{text[:_QUOTE_LIMIT]}... ({len(text)} chars)"
+
+
+def _error_text(exc: BaseException) -> str:
+    """``"Type: message"`` (``"Type"`` alone for an empty message), the message shortened."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {_shorten(text)}" if text else type(exc).__name__
 
 
 def _normalise(name: str) -> str:
@@ -145,7 +212,8 @@ def _normalise(name: str) -> str:
 def make_plugin_manager(*, entrypoints: bool = True) -> PluginManager:
     """A new plugin manager with the built-ins and, if ``entrypoints``, installed plugins.
 
-    ``SAMPLEKIT_LOAD_PLUGINS`` is read here, on each call.
+    ``SAMPLEKIT_LOAD_PLUGINS`` is read here, on each call; names in it that no installed plugin
+    has give one `samplekit.errors.PluginWarning`.
     """
     pm = PluginManager()
     for module in DEFAULT_PLUGINS:
@@ -153,6 +221,9 @@ def make_plugin_manager(*, entrypoints: bool = True) -> PluginManager:
     if entrypoints:
         setting = os.environ.get(LOAD_PLUGINS_ENV)
         only = None if setting is None else {n.strip() for n in setting.split(",") if n.strip()}
+        if only is not None:
+            pm.load_plugins = setting
+            _warn_unknown(only)
         pm.load_entrypoints(only)
     return pm
 

@@ -149,13 +149,16 @@ class StrategyRegistry:
         """The strategy registered as ``name``.
 
         Raises:
-            UnknownStrategyError: listing the available names, the closest match, and any
-                plugin that failed to load (the name may have been one of its strategies).
+            UnknownStrategyError: listing the available names, the closest match, any plugin
+                that failed to load (the name may have been one of its strategies), and, when
+                ``SAMPLEKIT_LOAD_PLUGINS`` selected the plugins, its value and the installed
+                plugins it left out.
         """
         info = self._entries.get(name)
         if info is not None:
             return info
-        msg = f"strategy: no strategy named {name!r}; available: {', '.join(self.names())}"
+        asked = repr(name) if len(repr(name)) <= 200 else f"{repr(name)[:200]}..."
+        msg = f"strategy: no strategy named {asked}; available: {', '.join(self.names())}"
         close = difflib.get_close_matches(str(name), self.names(), n=1)
         if close:
             msg += f"; did you mean {close[0]!r}?"
@@ -163,6 +166,15 @@ class StrategyRegistry:
         if failures:
             broken = "; ".join(f"{dist}: {error}" for dist, error in failures.items())
             msg += f". These plugins failed to load and may provide it: {broken}"
+        setting = self._pm.load_plugins
+        if setting is not None:
+            left_out = ", ".join(self._pm.not_selected) or "none"
+            shown = setting if len(setting) <= 200 else f"{setting[:200]}..."
+            msg += (
+                f". SAMPLEKIT_LOAD_PLUGINS={shown!r} restricted which installed plugins loaded "
+                f"(left out: {left_out}); add the plugin that provides the strategy to it, or "
+                f"unset it to load every installed plugin"
+            )
         raise UnknownStrategyError(msg)
 
 

@@ -1,7 +1,14 @@
 """Plugin loading: in-process registration, entry points, faults that must not pass silently."""
 
+import importlib.metadata
+import os
+import subprocess
+import sys
 import textwrap
 import types
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pluggy
 import pytest
@@ -18,7 +25,8 @@ from samplekit import (
     get_plugin_manager,
     strategy_info,
 )
-from samplekit.plugins import isolated_plugin_manager, make_plugin_manager
+from samplekit.hookspecs import Register
+from samplekit.plugins import PluginManager, isolated_plugin_manager, make_plugin_manager
 
 BUILTINS = {"class_weighted", "negative_subsampling", "stratified"}
 
@@ -52,7 +60,7 @@ def plugin_of(*strategies, hook_name="samplekit_register_strategies"):
 
 
 @pytest.fixture
-def pm():
+def pm() -> Iterator[PluginManager]:
     with isolated_plugin_manager() as manager:
         yield manager
 
@@ -179,7 +187,9 @@ def test_hook_may_take_a_subset_of_arguments(pm):
 # --- entry points, discovered for real from *.dist-info folders on sys.path ----------------
 
 
-def make_distribution(root, dist, version, entry_name, module, code):
+def make_distribution(
+    root: Path, dist: str, version: str, entry_name: str, module: str, code: str
+) -> None:
     (root / f"{module}.py").write_text(textwrap.dedent(code))
     info = root / f"{dist.replace('-', '_')}-{version}.dist-info"
     info.mkdir()
@@ -219,20 +229,67 @@ RAISING_HOOK = """
 """
 
 
+EXITING_IMPORT = """
+    import sys
+
+    sys.exit(3)
+"""
+
+EXITING_HOOK = """
+    import samplekit
+
+    @samplekit.hookimpl
+    def samplekit_register_strategies(register):
+        raise SystemExit("hook called sys.exit")
+"""
+
+GENERATOR_EXIT_IMPORT = """
+    raise GeneratorExit()
+"""
+
+INTERRUPTED_IMPORT = """
+    raise KeyboardInterrupt
+"""
+
+MODULES = (
+    "sk_good_plugin",
+    "sk_broken_plugin",
+    "sk_raising_plugin",
+    "sk_exiting_plugin",
+    "sk_exiting_hook_plugin",
+    "sk_genexit_plugin",
+    "sk_interrupted_plugin",
+)
+
+
 @pytest.fixture
-def installed(tmp_path, monkeypatch):
+def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     make_distribution(tmp_path, "sk-good", "1.2", "good_ep", "sk_good_plugin", GOOD)
     make_distribution(tmp_path, "sk-broken", "0.1", "broken_ep", "sk_broken_plugin", BROKEN_IMPORT)
     make_distribution(
         tmp_path, "sk-raising", "3.0", "raising_ep", "sk_raising_plugin", RAISING_HOOK
     )
+    make_distribution(
+        tmp_path, "sk-exiting", "0.2", "exiting_ep", "sk_exiting_plugin", EXITING_IMPORT
+    )
+    make_distribution(
+        tmp_path, "sk-exiting-hook", "0.3", "exiting_hook_ep", "sk_exiting_hook_plugin",
+        EXITING_HOOK,
+    )  # fmt: skip
+    make_distribution(
+        tmp_path, "sk-genexit", "0.4", "genexit_ep", "sk_genexit_plugin", GENERATOR_EXIT_IMPORT
+    )
+    make_distribution(
+        tmp_path, "sk-interrupted", "0.5", "interrupted_ep", "sk_interrupted_plugin",
+        INTERRUPTED_IMPORT,
+    )  # fmt: skip
     monkeypatch.syspath_prepend(str(tmp_path))
-    for module in ("sk_good_plugin", "sk_broken_plugin", "sk_raising_plugin"):
+    for module in MODULES:
         monkeypatch.delitem(__import__("sys").modules, module, raising=False)
     return tmp_path
 
 
-def load(monkeypatch, setting):
+def load(monkeypatch: pytest.MonkeyPatch, setting: str | None) -> PluginManager:
     if setting is None:
         monkeypatch.delenv("SAMPLEKIT_LOAD_PLUGINS", raising=False)
     else:
@@ -276,7 +333,7 @@ def test_installed_plugin_is_usable_by_name(installed, monkeypatch):
         ("sk-good", {"everything_ep"}),
         ("good_ep", {"everything_ep"}),  # by entry-point name
         ("SK_Good", {"everything_ep"}),  # distribution names are normalised
-        (" sk-good , nothing-else ", {"everything_ep"}),
+        (" sk-good , , sk_GOOD ", {"everything_ep"}),
     ],
 )
 def test_load_plugins_setting_selects(installed, monkeypatch, setting, expected):
@@ -286,10 +343,29 @@ def test_load_plugins_setting_selects(installed, monkeypatch, setting, expected)
 
 
 def test_unset_setting_loads_every_installed_plugin(installed, monkeypatch):
+    monkeypatch.setattr(
+        "importlib.metadata.entry_points",
+        without(importlib.metadata.entry_points, "interrupted_ep"),
+    )
     with pytest.warns(PluginWarning):
         pm = load(monkeypatch, None)
     assert "everything_ep" in pm.strategies.names()
-    assert {"sk-broken", "sk-raising"} <= set(pm.failures)
+    assert {"sk-broken", "sk-raising", "sk-exiting", "sk-exiting-hook", "sk-genexit"} <= set(
+        pm.failures
+    )
+    assert pm.load_plugins is None
+    with pytest.raises(UnknownStrategyError) as info:
+        pm.strategies.get("nothing_has_this")
+    assert "SAMPLEKIT_LOAD_PLUGINS" not in str(info.value)
+
+
+def without(entry_points: Callable[..., Any], name: str) -> Callable[..., Any]:
+    """``importlib.metadata.entry_points`` minus the entry point called ``name``."""
+
+    def filtered(**params: Any) -> list[Any]:
+        return [ep for ep in entry_points(**params) if ep.name != name]
+
+    return filtered
 
 
 def test_the_setting_is_read_when_loading_not_at_import(installed, monkeypatch):
@@ -297,3 +373,130 @@ def test_the_setting_is_read_when_loading_not_at_import(installed, monkeypatch):
     second = load(monkeypatch, "sk-good")
     assert "everything_ep" not in first.strategies.names()
     assert "everything_ep" in second.strategies.names()
+
+
+# --- plugins that raise BaseException: SystemExit, GeneratorExit --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("dist", "fragment"),
+    [
+        ("sk-exiting", "SystemExit: 3"),
+        ("sk-exiting-hook", "SystemExit: hook called sys.exit"),
+        ("sk-genexit", "GeneratorExit"),
+    ],
+)
+def test_a_plugin_raising_system_exit_is_isolated(
+    installed: Path, monkeypatch: pytest.MonkeyPatch, dist: str, fragment: str
+) -> None:
+    with pytest.warns(PluginWarning) as record:
+        pm = load(monkeypatch, f"sk-good,{dist}")
+    (warning,) = record
+    message = str(warning.message)
+    assert dist in message
+    assert fragment in message
+    assert fragment in pm.failures[dist]
+    assert set(pm.strategies.names()) == BUILTINS | {"everything_ep"}
+    assert not pm.has_plugin(dist.replace("sk-", "").replace("-", "_") + "_ep")
+    with pytest.raises(UnknownStrategyError, match=fragment):
+        pm.strategies.get("from_the_exiting_plugin")
+
+
+def test_available_strategies_survives_a_plugin_calling_sys_exit(
+    installed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SAMPLEKIT_LOAD_PLUGINS", "sk-exiting,sk-good")
+    warns = pytest.warns(PluginWarning, match="sk-exiting")
+    with warns, isolated_plugin_manager(entrypoints=True):
+        assert set(available_strategies()) == BUILTINS | {"everything_ep"}
+
+
+def test_a_hook_raising_system_exit_in_process_is_a_plugin_error(pm: PluginManager) -> None:
+    module = types.ModuleType("exiting")
+
+    @samplekit.hookimpl
+    def samplekit_register_strategies(register: Register) -> None:
+        raise SystemExit(4)
+
+    module.__dict__["samplekit_register_strategies"] = samplekit_register_strategies
+    with pytest.raises(PluginError, match="SystemExit: 4"):
+        pm.register(module)
+    assert not pm.is_registered(module)
+    assert set(available_strategies()) == BUILTINS
+
+
+def test_keyboard_interrupt_from_a_plugin_still_interrupts(
+    installed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(KeyboardInterrupt):
+        load(monkeypatch, "sk-interrupted")
+
+
+def test_cli_strategies_survives_a_plugin_calling_sys_exit(installed: Path) -> None:
+    script = Path(sys.executable).parent / ("samplekit.exe" if os.name == "nt" else "samplekit")
+    path = os.pathsep.join([str(installed), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "PYTHONPATH": path, "SAMPLEKIT_LOAD_PLUGINS": "sk-exiting,sk-good"}
+    result = subprocess.run(
+        [str(script), "strategies"], capture_output=True, text=True, env=env, check=False,
+        timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "everything_ep" in result.stdout
+    assert "stratified" in result.stdout
+    assert "PluginWarning" in result.stderr
+    assert "sk-exiting 0.2" in result.stderr
+    assert "SystemExit: 3" in result.stderr
+
+
+# --- SAMPLEKIT_LOAD_PLUGINS naming plugins that are not installed -------------------------------
+
+
+@pytest.mark.parametrize("setting", ["fuzz_goood", "*", "a;b", "sk-good;sk-raising"])
+def test_a_setting_naming_no_installed_plugin_warns_once(
+    installed: Path, monkeypatch: pytest.MonkeyPatch, setting: str
+) -> None:
+    with pytest.warns(PluginWarning) as record:
+        pm = load(monkeypatch, setting)
+    (warning,) = record
+    message = str(warning.message)
+    assert "SAMPLEKIT_LOAD_PLUGINS" in message
+    assert repr(setting) in message
+    assert "not" in message or "no installed plugin" in message
+    for installed_dist in ("sk-good", "sk-broken", "sk-raising", "m_per_class"):
+        assert installed_dist in message or installed_dist.replace("_", "-") in message
+    assert "comma-separated" in message
+    assert set(pm.strategies.names()) == BUILTINS
+    assert pm.failures == {}
+
+
+def test_the_unknown_name_warning_suggests_the_closest_plugin(
+    installed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.warns(PluginWarning) as record:
+        pm = load(monkeypatch, "sk-good,sk-goood")
+    (warning,) = record
+    message = str(warning.message)
+    assert "'sk-goood'" in message
+    assert "did you mean 'sk-good'" in message
+    assert "everything_ep" in pm.strategies.names()  # the known name still loads
+
+
+def test_unknown_strategy_error_names_the_setting(
+    installed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pm = load(monkeypatch, "sk-good")
+    with pytest.raises(UnknownStrategyError) as info:
+        pm.strategies.get("m_per_class_missing")
+    message = str(info.value)
+    assert "SAMPLEKIT_LOAD_PLUGINS='sk-good'" in message
+    assert "restricted" in message
+    assert "sk-broken" in message  # installed, left out by the setting
+    assert "unset it" in message
+
+
+def test_unknown_strategy_error_names_an_empty_setting(
+    installed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pm = load(monkeypatch, "")
+    with pytest.raises(UnknownStrategyError, match="SAMPLEKIT_LOAD_PLUGINS=''"):
+        pm.strategies.get("everything_ep")
