@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import re
 import types
 import typing
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, Union, cast
@@ -38,6 +39,7 @@ __all__ = [
     "describe_options",
     "describe_strategies",
     "describe_strategy",
+    "markdown_text",
     "options_table",
     "type_name",
 ]
@@ -62,9 +64,9 @@ StrategyDict = TypedDict(
 StrategyDict.__doc__ = """One strategy as JSON, as ``samplekit strategies --json`` prints it.
 
 Keys: ``name`` (the registered name), ``source`` (``"built-in"``, ``"<distribution> <version>"``
-or ``"plugin <name>"``), ``summary`` (first line of the class docstring), ``class``
-(``module.QualName`` of the strategy class) and ``options`` (a list of `OptionDict`, in
-the model's field order).
+or ``"plugin <name>"``), ``summary`` (first line of the class docstring, its reST literals made
+Markdown code spans), ``class`` (``module.QualName`` of the strategy class) and ``options`` (a
+list of `OptionDict`, in the model's field order).
 """
 
 
@@ -81,7 +83,8 @@ class OptionInfo:
         default: the default, converted to JSON-able data (mapping keys become strings).
         constraints: the field's own bounds as a readable string, e.g. ``"0 < neg_ratio <= 1"``,
             ``"num_samples >= 1"``, ``"one of 'a', 'b'"``; empty when there are none.
-        description: the field's ``description``, or an empty string.
+        description: the field's ``description`` (reST literals as Markdown code spans, see
+            `markdown_text`), or an empty string.
     """
 
     name: str
@@ -139,7 +142,7 @@ def describe_options(options_model: type[pydantic.BaseModel]) -> list[OptionInfo
                 required=required,
                 default=default,
                 constraints=constraints,
-                description=field.description or "",
+                description=markdown_text(field.description or ""),
             )
         )
     return described
@@ -160,7 +163,7 @@ def describe_strategy(info: StrategyInfo) -> StrategyDict:
         {
             "name": info.name,
             "source": info.source,
-            "summary": cls.summary(),
+            "summary": markdown_text(cls.summary()),
             "class": f"{cls.__module__}.{cls.__qualname__}",
             "options": [option.as_dict() for option in describe_options(cls.Options)],
         }
@@ -183,11 +186,13 @@ def describe_strategies(infos: Iterable[StrategyInfo] | None = None) -> list[Str
 
 
 def options_table(options_model: type[pydantic.BaseModel]) -> str:
-    """A Markdown table of a model's options, as the docs show under each strategy.
+    r"""A Markdown table of a model's options, as the docs show under each strategy.
 
     Columns: option, type, default (as JSON; "required" when it must be given), constraints
-    and description. The docs build generates every options table with this, so the docs
-    cannot drift from the code.
+    and description. The docs generator (``python docs/_hooks/generate.py``) writes every
+    options table of the pages with this, and CI checks they are current, so the docs cannot
+    drift from the code. A pipe in a type, default or constraint is written outside the code
+    span and escaped, so that the table reads the same on GitHub and on the site.
 
     Args:
         options_model: a pydantic model class, normally a strategy's nested ``Options``.
@@ -200,7 +205,7 @@ def options_table(options_model: type[pydantic.BaseModel]) -> str:
         >>> print(options_table(get_strategy("class_weighted").Options))  # doctest: +ELLIPSIS
         | option | type | default | constraints | description |
         | --- | --- | --- | --- | --- |
-        | `class_weights` | `'balanced' | dict[int, float (>= 0, finite)]` | `"balanced"` | ...
+        | `class_weights` | `'balanced'` \| `dict[int, float (>= 0, finite)]` | `"balanced"` | ...
         >>> options_table(get_strategy("stratified").Options)
         'No options.'
     """
@@ -221,7 +226,30 @@ def options_table(options_model: type[pydantic.BaseModel]) -> str:
 
 
 def _code(text: str) -> str:
-    return f"`{text}`"
+    """``text`` as code in a table cell that both GitHub and Python-Markdown read alike.
+
+    GitHub ends a cell at a pipe even inside a code span unless it is escaped, and Python-Markdown
+    shows the escape inside a code span literally: so each pipe stays outside the code, escaped.
+    """
+    return " \\| ".join(f"`{part}`" for part in re.split(r"\s*\|\s*", text))
+
+
+_REST_LITERAL = re.compile(r"``(?!`)(.+?)(?<!`)``(?!`)", re.DOTALL)
+_BACKTICKS = re.compile(r"`{2,}")
+
+
+def markdown_text(text: str) -> str:
+    """``text`` with reST inline literals (double backticks) turned into Markdown code spans.
+
+    Summaries and option descriptions are shown in terminals, JSON and Markdown tables, where
+    reST markup reads as noise; strategy authors may still write docstrings in reST. Any other
+    run of backticks becomes one, so the result never holds two backticks in a row.
+
+    Examples:
+        >>> markdown_text("Draw ``num_samples`` samples; `m` stays.")
+        'Draw `num_samples` samples; `m` stays.'
+    """
+    return _BACKTICKS.sub("`", _REST_LITERAL.sub(r"`\1`", text))
 
 
 def type_name(annotation: Any) -> str:

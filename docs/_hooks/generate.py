@@ -1,45 +1,73 @@
-"""MkDocs hook: the parts of the docs generated from the code while the site is built.
+"""Write the parts of the docs that come from the code into the Markdown files themselves.
 
-Three kinds of HTML comment in a page are replaced (on GitHub they stay invisible):
+Run it from the repository's root (or anywhere: paths are taken from this file's place)::
+
+    python docs/_hooks/generate.py          # rewrite every generated block and picture
+    python docs/_hooks/generate.py --check  # change nothing; exit 1 if anything is stale
+
+It needs the ``docs`` extra and the plugin packages of ``plugins/`` installed
+(``pip install -e ".[dev]" -e plugins/samplekit-mperclass -e plugins/samplekit-curriculum``),
+since the pages show their strategies as an installed user sees them.
+
+Pages are ``README.md``, ``docs/**/*.md`` and ``plugins/*/README.md``. In them, a block starts
+with one of these lines and ends with the next ``<!-- end -->`` line; what lies between is
+generated, so the page reads fully on GitHub as well as on the site (both lines are HTML
+comments, which neither shows):
 
 - ``<!-- options: NAME -->``: the options table of strategy ``NAME``, or of the pydantic model
   ``NAME`` when it is a dotted path such as ``samplekit.config.SamplerConfig``, made by
   `samplekit.describe.options_table`.
-- ``<!-- samplekit: ARGS -->``: the command ``samplekit ARGS``, run during the build, and what
-  it printed. If ``ARGS`` has ``--plot NAME.png``, the picture it drew is shown above (and the
-  output is folded away). The commands run in a folder holding the synthetic label files of
-  `LABEL_FILES`; a command that fails stops the build.
-- ``<!-- include: PATH -->``: the file ``PATH`` (from the repository's root) as a code block, for
-  files that the tests run as they are (a script, the example plugin package).
+- ``<!-- samplekit: ARGS -->``: the command ``samplekit ARGS`` and what it prints. The commands
+  run in a folder holding the synthetic label files of `LABEL_FILES`; a command that fails
+  stops the run. If ``ARGS`` has ``--plot NAME.png``, the picture it draws is committed as
+  ``docs/img/NAME.png`` and shown above the command, whose output is folded away.
+- ``<!-- include: PATH -->``: the file ``PATH`` (from the repository's root) as a code block,
+  for files that the tests run as they are (a script, the example plugin package).
 
-The strategies of the plugin packages under ``plugins/`` are registered from the checkout when
-they are not installed, so their pages build either way.
+What ``--check`` compares, and how far it can be trusted:
+
+- Every page's text is regenerated and compared byte for byte; a stale page is named with a
+  short diff. This covers options tables, help texts, command outputs and included files.
+- A picture's bytes depend on the matplotlib (and FreeType) that drew it, so they are compared
+  byte for byte only when the committed picture was drawn by the matplotlib version installed
+  here (PNG files record it). Otherwise the check says so and relies on the rest: each picture
+  block records a fingerprint of everything the picture is drawn from (the batches' class counts
+  of every epoch drawn, its title, and the source of `samplekit.plot`), which is part of the
+  page's text and so compared byte for byte; and every picture must exist and be referenced,
+  and no unreferenced picture may remain in ``docs/img``.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import dataclasses
+import difflib
+import hashlib
 import importlib
+import importlib.metadata
+import json
 import os
 import posixpath
 import re
 import shlex
+import struct
 import sys
 import tempfile
+import zlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
+from unittest import mock
 
 import numpy as np
-from click.testing import CliRunner
-from mkdocs.exceptions import PluginError
-from mkdocs.structure.files import File
 
 if TYPE_CHECKING:
-    from mkdocs.config.defaults import MkDocsConfig
-    from mkdocs.structure.files import Files
-    from mkdocs.structure.pages import Page
+    from collections.abc import Iterator
 
 ROOT = Path(__file__).resolve().parents[2]
-DIRECTIVE = re.compile(r"^<!-- (options|samplekit|include): (.*?) -->$", re.MULTILINE)
+IMAGES = ROOT / "docs" / "img"  # where the pictures are committed
+OPEN = re.compile(r"^<!-- (options|samplekit|include): (.*?) -->$", re.MULTILINE)
+END = "<!-- end -->"
 LABEL_FILES: dict[str, list[int]] = {
     # file name -> samples of class 0, 1, ... (in that order: every strategy shuffles)
     "binary.npy": [900, 100],
@@ -48,94 +76,118 @@ LABEL_FILES: dict[str, list[int]] = {
     "labels.npy": [800, 150, 50],
     "labels.csv": [800, 150, 50],  # one label per line
 }
-IMAGES = "img"  # where the pictures go in the site
 WIDTH = 100  # terminal columns for the commands' output
-
-_runs: dict[str, tuple[str, str | None]] = {}  # ARGS -> (output, picture's uri or None)
-
-
-def on_config(config: MkDocsConfig) -> MkDocsConfig:
-    """Make the strategies of ``plugins/*`` available, installed or not."""
-    from samplekit.plugins import get_plugin_manager
-
-    manager = get_plugin_manager()  # loads the installed plugins first
-    for package in sorted(ROOT.glob("plugins/*/src/*/__init__.py")):
-        source = str(package.parent.parent)
-        if source not in sys.path:
-            sys.path.append(source)  # after site-packages: an installed copy wins
-        module = importlib.import_module(package.parent.name)
-        if not manager.is_registered(module):
-            manager.register(module, package.parent.name)
-    return config
+REGENERATE = "python docs/_hooks/generate.py"
 
 
-def on_files(files: Files, config: MkDocsConfig) -> Files:
-    """Run every command the pages show; add the pictures they draw to the site."""
-    _runs.clear()
-    pictures: dict[str, str] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
+class GenerateError(Exception):
+    """A page or command the generator cannot work with; the message says which and why."""
+
+
+def pages(root: Path = ROOT) -> list[Path]:
+    """Every Markdown page that may hold generated blocks."""
+    found = [root / "README.md", *root.glob("docs/**/*.md"), *root.glob("plugins/*/README.md")]
+    return sorted(path for path in found if path.is_file())
+
+
+def blocks(text: str, page: str) -> Iterator[tuple[re.Match[str], int]]:
+    """Each opening marker of ``text`` with the offset of its ``<!-- end -->`` line."""
+    for match in OPEN.finditer(text):
+        end = text.find(f"\n{END}", match.end())
+        following = OPEN.search(text, match.end())
+        if end == -1 or (following is not None and following.start() < end):
+            line = text.count("\n", 0, match.start()) + 1
+            msg = f"{page}, line {line}: {match.group(0)} has no {END} line before the next block"
+            raise GenerateError(msg)
+        yield match, end + 1
+
+
+@dataclasses.dataclass
+class Picture:
+    """A picture a command drew: its file name, bytes and the fingerprint of its data."""
+
+    name: str
+    content: bytes
+    fingerprint: str
+
+
+class Generator:
+    """Makes the content of each block; runs each command once."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.pictures: dict[str, Picture] = {}
+        self._drawn_by: dict[str, str] = {}
+        self._runs: dict[str, tuple[str, Picture | None]] = {}
         for name, counts in LABEL_FILES.items():
             labels = np.repeat(np.arange(len(counts)), counts)
             if name.endswith(".csv"):
                 np.savetxt(folder / name, labels, fmt="%d")
             else:
                 np.save(folder / name, labels)
-        for page in files.documentation_pages():
-            text = Path(page.abs_src_path or "").read_text(encoding="utf-8")
-            for kind, arguments in DIRECTIVE.findall(text):
-                if kind != "samplekit" or arguments in _runs:
-                    continue
-                words = shlex.split(arguments)
-                picture = _picture(words, page.src_uri)
-                if picture in pictures:
-                    msg = f"{page.src_uri}: --plot {picture} is also drawn by {pictures[picture]}"
-                    raise PluginError(msg)
-                output = _run(words, folder)
-                uri = None
-                if picture:
-                    pictures[picture] = arguments
-                    uri = f"{IMAGES}/{picture}"
-                    content = (folder / picture).read_bytes()
-                    files.append(File.generated(config, uri, content=content))
-                _runs[arguments] = (output, uri)
-    return files
 
+    def render(self, text: str, page: str) -> str:
+        """``text`` with the content of every block made anew."""
+        parts, last = [], 0
+        for match, end in blocks(text, page):
+            kind, arguments = match.groups()
+            body = self.content(kind, arguments, page)
+            parts += [text[last : match.end()], f"\n\n{body.strip()}\n\n"]
+            last = end
+        return "".join([*parts, text[last:]])
 
-def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
-    """Replace the page's directives by what they generate."""
-
-    def replace(match: re.Match[str]) -> str:
-        kind, arguments = match.groups()
+    def content(self, kind: str, arguments: str, page: str) -> str:
+        """What the block ``<!-- KIND: ARGUMENTS -->`` of ``page`` holds."""
         if kind == "options":
             return _options(arguments)
         if kind == "include":
-            language = {".py": "python", ".toml": "toml"}.get(Path(arguments).suffix, "text")
-            text = (ROOT / arguments).read_text(encoding="utf-8").rstrip()
-            return f'```{language} title="{arguments}"\n{text}\n```'
-
-        output, uri = _runs[arguments]
+            path = ROOT / arguments
+            if not path.is_file():
+                msg = f"{page}: {arguments} is not a file of the repository"
+                raise GenerateError(msg)
+            language = {".py": "python", ".toml": "toml"}.get(path.suffix, "text")
+            return f'```{language} title="{arguments}"\n{path.read_text("utf-8").rstrip()}\n```'
+        output, picture = self.run(arguments, page)
         console = f"```console\n$ samplekit {arguments}\n{output.rstrip()}\n```"
-        if uri is None:
+        if picture is None:
             return console
-        image = posixpath.relpath(uri, posixpath.dirname(page.file.src_uri))
-        folded = "\n".join(f"    {line}".rstrip() for line in console.splitlines())
+        uri = posixpath.relpath(f"docs/img/{picture.name}", posixpath.dirname(page))
         return (
-            f"![samplekit {arguments}]({image})\n\n"
-            f'??? example "Drawn while the docs were built: `samplekit {arguments}`"\n\n'
-            f"{folded}\n"
+            f"<!-- picture data: {picture.fingerprint}; redraw: {REGENERATE} -->\n"
+            f"![samplekit {arguments}]({uri})\n\n"
+            f"<details markdown>\n<summary>The command that drew it, and its output</summary>\n\n"
+            f"{console}\n\n</details>"
         )
 
-    return DIRECTIVE.sub(replace, markdown)
+    def run(self, arguments: str, page: str) -> tuple[str, Picture | None]:
+        """The output of ``samplekit ARGUMENTS`` and the picture it drew, if any."""
+        if arguments not in self._runs:
+            words = shlex.split(arguments)
+            name = _picture_name(words, page)
+            if name in self._drawn_by:
+                msg = f"{page}: --plot {name} is also drawn by {self._drawn_by[name]}"
+                raise GenerateError(msg)
+            output, drawn = _run(words, self.folder)
+            picture = None
+            if name is not None:
+                self._drawn_by[name] = arguments
+                picture = Picture(name, _strip_png((self.folder / name).read_bytes()), drawn)
+                self.pictures[name] = picture
+            self._runs[arguments] = (output, picture)
+        return self._runs[arguments]
 
 
-def _picture(words: list[str], page: str) -> str | None:
-    """The file name given to ``--plot`` (a plain name: pictures go to `IMAGES`), or None."""
+def _picture_name(words: list[str], page: str) -> str | None:
+    """The file name given to ``--plot`` (a plain ``.png`` name), or None."""
     given = [w.partition("=")[2] for w in words if w.startswith("--plot=")]
     given += [words[i + 1] for i, w in enumerate(words[:-1]) if w == "--plot"]
-    if "--plot" in words[-1:] or len(given) > 1 or any("/" in name for name in given):
+    if (
+        "--plot" in words[-1:]
+        or len(given) > 1
+        or any("/" in name or not name.endswith(".png") for name in given)
+    ):
         msg = f"{page}: expected at most one --plot NAME.png with a plain file name in {words}"
-        raise PluginError(msg)
+        raise GenerateError(msg)
     return given[0] if given else None
 
 
@@ -151,17 +203,217 @@ def _options(name: str) -> str:
     return options_table(model)
 
 
-def _run(arguments: list[str], folder: Path) -> str:
-    """What ``samplekit ARGUMENTS`` prints, run in ``folder``; a failure stops the build."""
+def _run(arguments: list[str], folder: Path) -> tuple[str, str]:
+    """What ``samplekit ARGUMENTS`` prints in ``folder``, and the fingerprint of what it drew."""
+    from click.testing import CliRunner
+
+    import samplekit.plot
     from samplekit.cli import main
+
+    drawn: list[str] = []
+    draw = samplekit.plot.composition_figure
+
+    def recording(tallies: Any, *, title: str | None = None) -> Any:
+        drawn.append(_fingerprint(tallies, title))
+        return draw(tallies, title=title)
 
     previous = Path.cwd()
     os.chdir(folder)
     try:
-        result = CliRunner().invoke(main, arguments, prog_name="samplekit", terminal_width=WIDTH)
+        with mock.patch.object(samplekit.plot, "composition_figure", recording):
+            result = CliRunner().invoke(
+                main, arguments, prog_name="samplekit", terminal_width=WIDTH
+            )
     finally:
         os.chdir(previous)
     if result.exit_code != 0:
-        msg = f"samplekit {shlex.join(arguments)} failed ({result.exit_code}): {result.output}"
-        raise PluginError(msg)
-    return result.output
+        error = result.exception if result.exit_code == 1 else None  # 1: an uncaught exception
+        detail = f"{type(error).__name__}: {error}" if error else result.output.strip()
+        msg = f"samplekit {shlex.join(arguments)} failed ({result.exit_code}): {detail}"
+        raise GenerateError(msg)
+    return result.output, "".join(drawn)
+
+
+def _fingerprint(tallies: Any, title: str | None) -> str:
+    """A digest of what a picture is drawn from, and of the code that draws it."""
+    import samplekit.plot
+
+    data = {
+        "title": title,
+        "epochs": [[dataclasses.asdict(row), counts.tolist()] for row, counts in tallies],
+        "plot": hashlib.sha256(Path(samplekit.plot.__file__).read_bytes()).hexdigest(),
+    }
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode())
+    return f"sha256 {digest.hexdigest()[:16]}"
+
+
+_TEXT_CHUNKS = {b"tEXt", b"zTXt", b"iTXt", b"tIME"}
+
+
+def _png_chunks(content: bytes) -> Iterator[tuple[bytes, bytes, bytes]]:
+    """(type, data, whole chunk) of each chunk of a PNG file."""
+    if content[:8] != b"\x89PNG\r\n\x1a\n":
+        msg = "expected a PNG file"
+        raise GenerateError(msg)
+    offset = 8
+    while offset < len(content):
+        (length,) = struct.unpack(">I", content[offset : offset + 4])
+        kind = content[offset + 4 : offset + 8]
+        yield (
+            kind,
+            content[offset + 8 : offset + 8 + length],
+            content[offset : offset + 12 + length],
+        )
+        offset += 12 + length
+
+
+def _strip_png(content: bytes) -> bytes:
+    """The PNG with one text chunk, the matplotlib version that drew it (and no date)."""
+    import matplotlib
+
+    chunks = [whole for kind, _, whole in _png_chunks(content) if kind not in _TEXT_CHUNKS]
+    text = b"Software\0matplotlib " + matplotlib.__version__.encode()
+    chunk = b"tEXt" + text
+    crc = struct.pack(">I", zlib.crc32(chunk))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunks[0]
+        + struct.pack(">I", len(text))
+        + chunk
+        + crc
+        + b"".join(chunks[1:])
+    )
+
+
+def drawn_with(content: bytes) -> str | None:
+    """The matplotlib version a picture written by `_strip_png` records, or None."""
+    for kind, data, _ in _png_chunks(content):
+        if kind == b"tEXt" and data.startswith(b"Software\0matplotlib "):
+            return data.split(b" ", 1)[1].decode()
+    return None
+
+
+def _installed(distribution: str) -> bool:
+    try:
+        importlib.metadata.distribution(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+def _check_plugins_installed(root: Path) -> None:
+    """Refuse to run unless every plugin package of ``plugins/`` is installed."""
+    missing = [
+        f"plugins/{project.parent.name}"
+        for project in sorted(root.glob("plugins/*/pyproject.toml"))
+        if not _installed(project.parent.name)
+    ]
+    if missing:
+        msg = (
+            "the docs show the plugins' strategies as installed; install them first: "
+            f"pip install {' '.join(f'-e {path}' for path in missing)}"
+        )
+        raise GenerateError(msg)
+
+
+def _diff(old: str, new: str, name: str, limit: int = 40) -> str:
+    """A short unified diff from the committed ``old`` to the generated ``new``."""
+    lines = list(
+        difflib.unified_diff(
+            old.splitlines(),
+            new.splitlines(),
+            f"{name} (committed)",
+            f"{name} (generated)",
+            lineterm="",
+            n=1,
+        )
+    )
+    if len(lines) > limit:
+        lines[limit:] = [f"... {len(lines) - limit} more lines"]
+    return "\n".join(lines)
+
+
+def _compare_picture(picture: Picture, path: Path, root: Path) -> tuple[str | None, str | None]:
+    """(why the committed picture is stale, or None; a note on what was not compared)."""
+    import matplotlib
+
+    label = path.relative_to(root).as_posix()
+    if not path.is_file():
+        return f"{label} (missing)", None
+    committed = path.read_bytes()
+    if committed == picture.content:
+        return None, None
+    version = drawn_with(committed)
+    if version == matplotlib.__version__:
+        return f"{label} (differs from what matplotlib {version} draws now)", None
+    return None, (
+        f"{label}: drawn with matplotlib {version}, here {matplotlib.__version__}: bytes not "
+        "compared, only the fingerprint of its data recorded in the page"
+    )
+
+
+def generate(*, check: bool, root: Path = ROOT, out: TextIO = sys.stdout) -> int:
+    """Rewrite (or, with ``check``, compare) every page and picture under ``root``.
+
+    Returns:
+        The exit status: 1 if ``check`` found anything stale, else 0.
+    """
+    _check_plugins_installed(root)
+    stale: list[str] = []
+    images = root / "docs" / "img"
+    with tempfile.TemporaryDirectory() as tmp:
+        generator = Generator(Path(tmp))
+        for page in pages(root):
+            name = page.relative_to(root).as_posix()
+            text = page.read_text(encoding="utf-8")
+            new = generator.render(text, name)
+            if new != text:
+                stale.append(name)
+                if check:
+                    print(_diff(text, new, name), file=out)
+                else:
+                    page.write_text(new, encoding="utf-8")
+        for name, picture in sorted(generator.pictures.items()):
+            path = images / name
+            if check:
+                problem, note = _compare_picture(picture, path, root)
+                stale += [problem] if problem else []
+                if note:
+                    print(f"note: {note}", file=out)
+            elif not path.is_file() or path.read_bytes() != picture.content:
+                images.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(picture.content)
+                stale.append(path.relative_to(root).as_posix())
+    for path in sorted(images.glob("*")) if images.is_dir() else []:
+        if path.name not in generator.pictures:
+            stale.append(f"{path.relative_to(root).as_posix()} (no page draws it)")
+            if not check:
+                path.unlink()
+    if check and stale:
+        print(f"stale: {', '.join(stale)}; regenerate with: {REGENERATE}", file=out)
+        return 1
+    if check:
+        print("generated docs are current", file=out)
+    else:
+        print(f"rewrote: {', '.join(stale)}" if stale else "nothing to rewrite", file=out)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The command line: ``--check`` compares instead of writing."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--check", action="store_true", help="change nothing; exit 1 if a page or picture is stale"
+    )
+    options = parser.parse_args(argv)
+    os.environ.pop("SAMPLEKIT_LOAD_PLUGINS", None)  # every installed plugin, as documented
+    try:
+        return generate(check=options.check)
+    except GenerateError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(BrokenPipeError):
+        sys.exit(main())

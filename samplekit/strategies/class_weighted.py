@@ -20,7 +20,7 @@ Weight = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
 class ClassWeighted(samplekit.Strategy):
-    """Draw ``num_samples`` samples per epoch, class ``c`` with probability ∝ weight_c * count_c.
+    """Draw `num_samples` samples per epoch, class `c` with probability ∝ weight_c * count_c.
 
     ``class_weights="balanced"`` weighs each class by its inverse frequency, so every class is
     drawn equally often. A mapping ``{label: weight}`` must name every class present (weight 0

@@ -32,7 +32,7 @@ __version__ = "0.1.0"
 
 
 class MPerClass(samplekit.Strategy):
-    """Every batch holds ``m`` samples from each of ``batch_size // m`` distinct classes.
+    """Every batch holds `m` samples from each of `batch_size // m` distinct classes.
 
     An epoch is a sequence of *groups*: ``m`` samples of one class, laid out contiguously. The
     sampler cuts it into batches of ``batch_size = P * m``, so each full batch is ``P`` groups of
