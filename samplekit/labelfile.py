@@ -2,11 +2,18 @@ r"""Reading class labels from a file, for ``samplekit preview``.
 
 Supported formats, chosen by extension (case-insensitive):
 
-- ``.npy``: a 1-D integer (or bool) numpy array, read with ``numpy.load(allow_pickle=False)``.
+- ``.npy``: a 1-D integer (or bool) numpy array saved with ``numpy.save``. Its header is
+  checked before the data is read: a ``.npz`` archive, an object array or any other file
+  is refused with a message saying how to save the labels.
 - ``.pt``: a 1-D integer (or bool) tensor saved with ``torch.save``, read with
   ``torch.load(weights_only=True)``.
-- ``.csv`` / ``.txt``: one integer per line; blank lines are ignored, and a ``.csv`` may start
-  with one non-numeric header line.
+- ``.csv`` / ``.txt``: one integer per line (ASCII digits, an optional sign, at most 64
+  bits); blank lines are ignored, and a ``.csv`` may start with one non-numeric header line.
+  Read line by line: memory holds 8 bytes per label, not the text.
+
+Whatever the format, the labels go through `samplekit.labels.to_label_tensor`: strings,
+floats, dates, sparse, quantized, nested or ``meta`` tensors are refused with a
+`samplekit.errors.LabelsError` naming the file and the fix.
 
 Examples:
     >>> import pathlib, tempfile
@@ -20,14 +27,16 @@ Examples:
 
 from __future__ import annotations
 
+import array
 import pathlib
 import re
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from samplekit.errors import LabelsError
-from samplekit.labels import as_label_tensor
+from samplekit.labels import to_label_tensor
 
 if TYPE_CHECKING:
     import os
@@ -38,6 +47,9 @@ __all__ = ["SUFFIXES", "load_labels"]
 
 SUFFIXES = (".npy", ".pt", ".csv", ".txt")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
+_INT64_DIGITS = 19  # 2**63 has 19 digits
+_NPY_MAGIC = b"\x93NUMPY"
+_ZIP_MAGIC = b"PK\x03\x04"
 
 
 def load_labels(path: str | os.PathLike[str]) -> torch.Tensor:
@@ -73,14 +85,49 @@ def load_labels(path: str | os.PathLike[str]) -> torch.Tensor:
         data = _read_pt(file)
     else:
         data = _read_text(file, header=suffix == ".csv")
-    return _check(file, data)
+    return to_label_tensor(data, f"labels file {str(file)!r}")
 
 
 def _read_npy(file: pathlib.Path) -> Any:
+    what = f"labels file {str(file)!r}"
+    try:
+        with file.open("rb") as stream:
+            start = stream.read(len(_NPY_MAGIC))
+            stream.seek(0)
+            if start.startswith(_ZIP_MAGIC):
+                msg = (
+                    f"{what}: is a .npz archive (or another zip file), not a .npy array; save "
+                    f"the labels array itself with numpy.save(path, labels)"
+                )
+                raise LabelsError(msg)
+            if start != _NPY_MAGIC:
+                msg = (
+                    f"{what}: is not a .npy file (it does not start with numpy's .npy header); "
+                    f"save the labels with numpy.save(path, labels)"
+                )
+                raise LabelsError(msg)
+            version = np.lib.format.read_magic(stream)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
+            else:
+                shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
+    except LabelsError:
+        raise
+    except Exception as exc:  # numpy raises ValueError, OSError, EOFError... for bad headers
+        msg = f"{what}: could not be read as a .npy array ({_short(exc)})"
+        raise LabelsError(msg) from exc
+    if dtype.hasobject:
+        msg = (
+            f"{what}: holds Python objects (dtype {_clip(str(dtype))}), not integers; samplekit "
+            f"reads plain numeric arrays only: save integer labels, e.g. "
+            f"numpy.save(path, labels.astype(numpy.int64))"
+        )
+        raise LabelsError(msg)
+    _check_shape(file, tuple(shape))
     try:
         return np.load(file, allow_pickle=False)
-    except Exception as exc:  # numpy raises ValueError, OSError, EOFError... for bad files
-        msg = f"labels file {str(file)!r}: could not be read as a .npy array ({_short(exc)})"
+    except Exception as exc:  # a truncated or unreadable file
+        msg = f"{what}: could not be read as a .npy array ({_short(exc)})"
         raise LabelsError(msg) from exc
 
 
@@ -88,11 +135,16 @@ def _read_pt(file: pathlib.Path) -> Any:
     import torch
 
     try:
-        data = torch.load(file, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            # torch warns about what some files hold (quantized, sparse, nested tensors are
+            # deprecated or in beta); what matters is whether they are labels, checked below.
+            warnings.simplefilter("ignore")
+            data = torch.load(file, map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle, zipfile and torch errors all mean "not a usable file"
         msg = (
             f"labels file {str(file)!r}: could not be read with "
-            f"torch.load(weights_only=True) ({_short(exc)})"
+            f"torch.load(weights_only=True) ({_short(exc)}); save the labels with "
+            f"torch.save(labels_tensor, path)"
         )
         raise LabelsError(msg) from exc
     if not isinstance(data, torch.Tensor):
@@ -101,65 +153,67 @@ def _read_pt(file: pathlib.Path) -> Any:
             f"{type(data).__name__}; save it with torch.save(labels_tensor, path)"
         )
         raise LabelsError(msg)
+    if not data.is_nested:  # a nested tensor has no shape; to_label_tensor names it
+        _check_shape(file, tuple(data.shape))
     return data
 
 
 def _read_text(file: pathlib.Path, *, header: bool) -> Any:
+    values = array.array("q")  # 8 bytes a label, where a list of ints takes 4 to 5 times that
+    first = True
     try:
-        text = file.read_text(encoding="utf-8-sig")
+        with file.open(encoding="utf-8-sig") as stream:
+            for number, raw in enumerate(stream, start=1):
+                line = raw.strip()
+                if not line:
+                    continue
+                if _INTEGER.fullmatch(line):
+                    values.append(_integer(file, number, line))
+                elif header and first and not _looks_numeric(line):
+                    pass  # a column name
+                else:
+                    what = (
+                        "one column" if "," in line or "\t" in line or ";" in line else "an integer"
+                    )
+                    msg = (
+                        f"labels file {str(file)!r}, line {number}: expected {what} (one "
+                        f"integer label per line), but got {_clip(line)!r}"
+                    )
+                    raise LabelsError(msg)
+                first = False
     except (OSError, UnicodeDecodeError) as exc:
         msg = f"labels file {str(file)!r}: could not be read as text ({_short(exc)})"
         raise LabelsError(msg) from exc
-    values: list[int] = []
-    first = True
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line:
-            continue
-        if _INTEGER.fullmatch(line):
-            value = int(line)
-            if not -(2**63) <= value < 2**63:
-                msg = (
-                    f"labels file {str(file)!r}, line {number}: label {_clip(line)} does not fit "
-                    f"a 64-bit integer; map labels to smaller class ids"
-                )
-                raise LabelsError(msg)
-            values.append(value)
-        elif header and first and not _looks_numeric(line):
-            pass  # a column name
-        else:
-            what = "one column" if "," in line or "\t" in line or ";" in line else "an integer"
-            msg = (
-                f"labels file {str(file)!r}, line {number}: expected {what} (one integer label "
-                f"per line), but got {_clip(line)!r}"
-            )
-            raise LabelsError(msg)
-        first = False
-    return np.array(values, dtype=np.int64)
+    data = np.frombuffer(values, dtype=np.int64)
+    _check_shape(file, data.shape)
+    return data
 
 
-def _check(file: pathlib.Path, data: Any) -> torch.Tensor:
-    shape = tuple(data.shape)
+def _integer(file: pathlib.Path, number: int, line: str) -> int:
+    """The integer on a line already matched by `_INTEGER`, if it fits 64 bits."""
+    digits = line.lstrip("+-").lstrip("0")
+    # Checked before int(): Python refuses to convert more than 4,300 digits.
+    value = int(line) if len(digits) <= _INT64_DIGITS else None
+    if value is None or not -(2**63) <= value < 2**63:
+        shown = _clip(line) if len(line) <= 40 else f"{line[:20]}... ({len(digits)} digits)"
+        msg = (
+            f"labels file {str(file)!r}, line {number}: label {shown} does not fit a 64-bit "
+            f"integer; map labels to smaller class ids"
+        )
+        raise LabelsError(msg)
+    return value
+
+
+def _check_shape(file: pathlib.Path, shape: tuple[int, ...]) -> None:
     if len(shape) != 1:
         msg = (
-            f"labels file {str(file)!r}: expected a 1-D array of labels, but got shape {shape}; "
-            f"save one integer label per sample"
+            f"labels file {str(file)!r}: expected a 1-D array of labels, but got shape "
+            f"{_clip(str(shape))}; save one integer label per sample"
         )
         raise LabelsError(msg)
     if shape[0] == 0:
         msg = f"labels file {str(file)!r}: holds no labels; expected one integer per sample"
         raise LabelsError(msg)
-    if isinstance(data, np.ndarray):
-        integer = data.dtype.kind in "iub"
-    else:  # a tensor
-        integer = not (data.dtype.is_floating_point or data.dtype.is_complex)
-    if not integer:
-        msg = (
-            f"labels file {str(file)!r}: expected integer labels, but got dtype {data.dtype}; "
-            f"convert them to integers before saving"
-        )
-        raise LabelsError(msg)
-    return as_label_tensor(data)
 
 
 def _looks_numeric(line: str) -> bool:
@@ -177,4 +231,6 @@ def _clip(text: str, limit: int = 40) -> str:
 def _short(exc: BaseException) -> str:
     """An exception as one short line: its type and the first line of its message."""
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if "pickle" in first:  # advice to unpickle an untrusted file is never passed on
+        first = "the file holds pickled Python objects, which samplekit does not load"
     return f"{type(exc).__name__}: {_clip(first, 160)}" if first else type(exc).__name__

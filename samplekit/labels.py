@@ -17,12 +17,13 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
+import numpy as np
 import torch
 
 from samplekit.errors import LabelsError
 from samplekit.rng import index_dtype
 
-__all__ = ["ClassIndex", "as_label_tensor", "where"]
+__all__ = ["ClassIndex", "as_label_tensor", "class_counts", "to_label_tensor", "where"]
 
 _WIDEN = {torch.uint16: torch.int32, torch.uint32: torch.int64, torch.uint64: torch.int64}
 _COMPACT = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
@@ -38,13 +39,26 @@ def as_label_tensor(labels: Any) -> torch.Tensor:
     Args:
         labels: a 1-D sequence of integer class labels (list, tuple, numpy array, torch tensor of
             any integer or bool dtype), or a dataset exposing such a sequence as ``.targets`` or
-            ``.labels`` (torchvision style). A dataset is never iterated.
+            ``.labels`` (torchvision style). A dataset is never iterated. A numpy array of
+            Python integers (dtype ``object``) is accepted; so are non-native byte orders.
 
     Returns:
-        A 1-D tensor of an integer dtype (``uint8`` when every label is in ``0..255``).
+        A 1-D tensor of an integer dtype (``uint8`` when every label is in ``0..255``). A
+        tensor or array that already has that dtype is used as it is, without a copy.
 
     Raises:
-        LabelsError: if the labels are missing, empty, not 1-D or not integers.
+        LabelsError: if the labels are missing, empty, not 1-D or not integers (strings,
+            floats, dates, structured records), or if they are a tensor without plain values
+            (sparse, quantized, nested, ``meta``). The message says how to convert them.
+
+    Examples:
+        >>> as_label_tensor(np.array([2, 0, 2])).tolist()
+        [2, 0, 2]
+        >>> try:
+        ...     as_label_tensor(["cat", "dog"])
+        ... except LabelsError as exc:
+        ...     print(str(exc).split("; ")[1])
+        map them to integers first, e.g. classes, labels = numpy.unique(labels, return_inverse=True)
     """
     source = labels
     if not isinstance(labels, (torch.Tensor, Sequence)) and not hasattr(labels, "__array__"):
@@ -59,41 +73,183 @@ def as_label_tensor(labels: Any) -> torch.Tensor:
                 f"EpochBatchSampler(dataset.targets, ...)"
             )
             raise LabelsError(msg)
-    try:
+    return to_label_tensor(source, "labels")
+
+
+def to_label_tensor(source: Any, what: str) -> torch.Tensor:
+    """`as_label_tensor` without the dataset look-up; messages start with ``what``.
+
+    `samplekit.labelfile` passes the file's name as ``what``, so every message names it.
+    """
+    if isinstance(source, (str, bytes, bytearray)):
+        msg = (
+            f"{what}: expected a sequence of integer class labels, but got a "
+            f"{type(source).__name__} ({_clip(repr(source[:50]))}); pass one integer per "
+            f"sample, e.g. [0, 1, 1]"
+        )
+        raise LabelsError(msg)
+    if isinstance(source, torch.Tensor):
+        tensor = _plain_tensor(source, what)
+    else:
+        array = _as_array(source, what)
+        _check_shape(tuple(array.shape), what)
+        array = _integer_array(array, what, source)
         with warnings.catch_warnings():
             # Read-only arrays (memory maps, Arrow columns) are fine: the labels are never written.
             warnings.filterwarnings("ignore", "The given NumPy array is not writable")
-            tensor = torch.as_tensor(source)
-    except (TypeError, ValueError, RuntimeError) as exc:
-        msg = (
-            f"labels: could not be read as a 1-D integer array (got {type(source).__name__}: {exc})"
-        )
-        raise LabelsError(msg) from exc
-    if tensor.ndim != 1:
-        msg = (
-            f"labels: expected a 1-D sequence, but got shape {tuple(tensor.shape)}; "
-            f"pass one integer class label per sample"
-        )
-        raise LabelsError(msg)
-    if tensor.numel() == 0:
-        msg = "labels: expected at least one sample, but got an empty sequence"
-        raise LabelsError(msg)
+            tensor = torch.as_tensor(array)
     if tensor.dtype == torch.bool:
         tensor = tensor.to(torch.uint8)
-    if tensor.dtype.is_floating_point or tensor.dtype.is_complex:
-        msg = (
-            f"labels: expected integer class labels, but got dtype {tensor.dtype}; "
-            f"convert them first, e.g. labels.long() if every value is a whole number"
-        )
-        raise LabelsError(msg)
     if tensor.dtype == torch.uint64 and bool((tensor.view(torch.int64) < 0).any()):
+        big = int(tensor.view(torch.int64).min()) + 2**64
         msg = (
-            "labels: uint64 labels of 2**63 or more do not fit int64; map them to smaller "
-            "class ids first (e.g. numpy.unique(labels, return_inverse=True))"
+            f"{what}: labels of 2**63 or more (here {big}) do not fit int64; map them to "
+            f"smaller class ids first (e.g. numpy.unique(labels, return_inverse=True))"
         )
         raise LabelsError(msg)
     tensor = tensor.to(_WIDEN.get(tensor.dtype, tensor.dtype))
     return _compact(tensor.detach().cpu())
+
+
+def _check_shape(shape: tuple[int, ...], what: str) -> None:
+    if len(shape) != 1:
+        msg = (
+            f"{what}: expected a 1-D sequence, but got shape {_clip(str(shape))}; "
+            f"pass one integer class label per sample"
+        )
+        raise LabelsError(msg)
+    if shape[0] == 0:
+        msg = f"{what}: expected at least one sample, but got an empty sequence"
+        raise LabelsError(msg)
+
+
+def _plain_tensor(tensor: torch.Tensor, what: str) -> torch.Tensor:
+    """``tensor`` if it holds plain integer values (checked before any operation touches it)."""
+    problem = None
+    if tensor.is_meta:
+        problem = "a 'meta' tensor, which has a shape but no values; build the labels on 'cpu'"
+    elif tensor.is_nested:
+        problem = "a nested tensor; pass one flat 1-D tensor, e.g. torch.cat(labels.unbind())"
+    elif tensor.layout != torch.strided:
+        problem = f"a sparse tensor ({tensor.layout}); pass a dense one, e.g. labels.to_dense()"
+    elif tensor.is_quantized:
+        problem = f"a quantized tensor ({tensor.dtype}); pass its integers, e.g. labels.int_repr()"
+    elif tensor.dtype in _BITS:
+        problem = f"raw bits ({tensor.dtype}); view them as integers, e.g. labels.view(torch.uint8)"
+    if problem is not None:
+        msg = f"{what}: expected a dense tensor of integer class labels, but got {problem}"
+        raise LabelsError(msg)
+    _check_shape(tuple(tensor.shape), what)
+    if tensor.dtype.is_floating_point or tensor.dtype.is_complex:
+        msg = (
+            f"{what}: expected integer class labels, but got dtype {tensor.dtype}; convert "
+            f"them first, e.g. labels.long() if every value is a whole number"
+        )
+        raise LabelsError(msg)
+    return tensor
+
+
+def _as_array(source: Any, what: str) -> np.ndarray[Any, Any]:
+    if isinstance(source, np.ma.MaskedArray):
+        if np.ma.is_masked(source):
+            masked = int(np.ma.getmaskarray(source).sum())
+            msg = (
+                f"{what}: {masked} of {source.size} labels are masked (missing); drop or fill "
+                f"them first, e.g. labels.compressed() or labels.filled(-1)"
+            )
+            raise LabelsError(msg)
+        return np.ma.getdata(source)
+    if isinstance(source, np.ndarray):
+        return source
+    try:
+        return np.asarray(source)
+    except (TypeError, ValueError, RuntimeError, OverflowError) as exc:
+        msg = (
+            f"{what}: could not be read as a 1-D integer array (got {type(source).__name__}: "
+            f"{_clip(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, 160)}); "
+            f"pass one integer class label per sample"
+        )
+        raise LabelsError(msg) from exc
+
+
+def _integer_array(array: np.ndarray[Any, Any], what: str, source: Any) -> np.ndarray[Any, Any]:
+    """``array`` as an integer (or bool) array torch can take, or a `LabelsError`.
+
+    ``source`` is what ``array`` was made from: a message suggests numpy's conversion for an
+    array and Python's for a list.
+    """
+    dtype = array.dtype
+    if dtype.kind in "biu":
+        if not dtype.isnative:
+            array = array.astype(dtype.newbyteorder("="))
+        canonical = np.dtype(f"{dtype.kind}{dtype.itemsize}")  # e.g. ulonglong -> uint64
+        return array if array.dtype.char == canonical.char else array.view(canonical)
+    if dtype.kind == "O":
+        return _object_labels(array, what)
+    if dtype.kind in "US" and not hasattr(source, "__array__"):
+        return _object_labels(np.asarray(source, dtype=object), what)  # names the first string
+    if dtype.kind == "f":
+        numpy = hasattr(source, "__array__")
+        fix = "labels.astype(numpy.int64)" if numpy else "[int(v) for v in labels]"
+        problem = f"dtype {dtype}; convert them first, e.g. {fix} if every value is a whole number"
+    elif dtype.kind in "US":
+        first = array[0].item()
+        problem = f"strings (e.g. {_clip(repr(first))}); {_MAP_STRINGS}"
+    elif dtype.kind in "Mm":
+        problem = f"dtype {dtype}; map the values to integer class ids first, {_UNIQUE}"
+    elif dtype.kind == "V" and dtype.names:
+        fields = ", ".join(dtype.names)
+        problem = (
+            f"a structured array with fields ({_clip(fields)}); pass the field that holds the "
+            f"labels, e.g. labels[{dtype.names[0]!r}]"
+        )
+    else:  # complex, raw bytes (void)
+        problem = f"dtype {dtype}; convert them to integers first"
+    msg = f"{what}: expected integer class labels, but got {problem}"
+    raise LabelsError(msg)
+
+
+def _object_labels(array: np.ndarray[Any, Any], what: str) -> np.ndarray[Any, Any]:
+    """An object array of Python (or numpy) integers as int64, or a `LabelsError` naming one."""
+    for position, value in enumerate(array.tolist()):
+        if isinstance(value, (int, np.integer)):
+            if not -(2**63) <= int(value) < 2**63:
+                msg = (
+                    f"{what}: label {_show_int(int(value))} at position {position} does not fit "
+                    f"a 64-bit integer; map labels to smaller class ids first, {_UNIQUE}"
+                )
+                raise LabelsError(msg)
+            continue
+        if isinstance(value, (str, bytes)):
+            problem = f"strings (e.g. {_clip(repr(value))} at position {position}); {_MAP_STRINGS}"
+        else:
+            problem = (
+                f"a {type(value).__name__} at position {position} ({_clip(repr(value))}); "
+                f"pass one integer per sample"
+            )
+        msg = f"{what}: expected integer class labels, but got {problem}"
+        raise LabelsError(msg)
+    return array.astype(np.int64)
+
+
+def _show_int(value: int) -> str:
+    """An integer for a message: digits when short, else its size (str() of huge ints fails)."""
+    if value.bit_length() <= 128:
+        return str(value)
+    return f"of about {int(value.bit_length() * 0.30103) + 1} digits"
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+_UNIQUE = "e.g. classes, labels = numpy.unique(labels, return_inverse=True)"
+_MAP_STRINGS = f"map them to integers first, {_UNIQUE}"
+_BITS = tuple(
+    getattr(torch, name)
+    for name in ("bits1x8", "bits2x4", "bits4x2", "bits8", "bits16")
+    if hasattr(torch, name)
+)
 
 
 def _compact(labels: torch.Tensor) -> torch.Tensor:
@@ -149,7 +305,7 @@ class ClassIndex:
 
     def __init__(self, labels: torch.Tensor) -> None:
         self.labels = labels
-        self.classes, self.counts = _classes_and_counts(labels)
+        self.classes, self.counts = class_counts(labels)
 
     def __len__(self) -> int:
         return int(self.classes.numel())
@@ -187,11 +343,35 @@ class ClassIndex:
         return list(torch.split(self.grouped, self.counts.tolist()))
 
 
-def _classes_and_counts(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def class_counts(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The distinct values of 1-D integer ``labels``, ascending, and how often each occurs.
+
+    Counted a block at a time: besides the result, memory stays within a few blocks of
+    `_BLOCK` labels, whatever the labels' dtype and size (no int64 copy of the labels).
+
+    Examples:
+        >>> import torch
+        >>> classes, counts = class_counts(torch.tensor([7, -2, 7], dtype=torch.int8))
+        >>> classes.tolist(), counts.tolist()
+        ([-2, 7], [1, 2])
+    """
     low, high = int(labels.min()), int(labels.max())
     if high - low < _BINCOUNT_SPAN:
-        counts = torch.bincount((labels.to(torch.int64) - low) if low else labels.to(torch.int64))
+        shift = low if low < 0 or high >= _BINCOUNT_SPAN else 0
+        counts = torch.zeros(high - shift + 1, dtype=torch.int64)
+        for start in range(0, labels.numel(), _BLOCK):
+            block = labels[start : start + _BLOCK]
+            if shift:
+                block = block.to(torch.int64) - shift
+            counts += torch.bincount(block, minlength=counts.numel())
         present = torch.nonzero(counts).flatten()
-        return present + low, counts[present]
-    classes, counts = torch.unique(labels, sorted=True, return_counts=True)
-    return classes.to(torch.int64), counts
+        return present + shift, counts[present]
+    parts = [
+        torch.unique(labels[start : start + _BLOCK], sorted=True, return_counts=True)
+        for start in range(0, labels.numel(), _BLOCK)
+    ]
+    values = torch.cat([v.to(torch.int64) for v, _ in parts])
+    classes, inverse = torch.unique(values, sorted=True, return_inverse=True)
+    counts = torch.zeros(classes.numel(), dtype=torch.int64)
+    counts.scatter_add_(0, inverse, torch.cat([c for _, c in parts]))
+    return classes, counts

@@ -1,11 +1,22 @@
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from samplekit import labels as labels_module
 from samplekit.errors import LabelsError
 from samplekit.labels import ClassIndex, as_label_tensor
 from samplekit.sampler import EpochBatchSampler
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 @pytest.mark.parametrize(
@@ -18,24 +29,24 @@ from samplekit.sampler import EpochBatchSampler
         ([0, 2**40], torch.int64),
     ],
 )
-def test_labels_are_held_in_the_smallest_dtype(values, dtype):
+def test_labels_are_held_in_the_smallest_dtype(values: list[int], dtype: torch.dtype) -> None:
     labels = as_label_tensor(np.array(values, dtype=np.int64))
     assert labels.dtype == dtype
     assert labels.tolist() == values
 
 
-def test_unsigned_numpy_dtypes_are_widened_without_loss():
+def test_unsigned_numpy_dtypes_are_widened_without_loss() -> None:
     labels = as_label_tensor(np.array([0, 2**40], dtype=np.uint64))
     assert labels.tolist() == [0, 2**40]
 
 
-def test_uint64_labels_beyond_int64_are_refused_not_wrapped():
+def test_uint64_labels_beyond_int64_are_refused_not_wrapped() -> None:
     with pytest.raises(LabelsError, match="2\\*\\*63"):
         as_label_tensor(np.array([0, 2**63], dtype=np.uint64))
 
 
 @pytest.mark.parametrize("n_classes", [3, 40])  # the mask path and the sort path
-def test_class_index(n_classes):
+def test_class_index(n_classes: int) -> None:
     gen = torch.Generator().manual_seed(0)
     labels = as_label_tensor(torch.randint(-5, n_classes - 5, (2000,), generator=gen))
     index = ClassIndex(labels)
@@ -48,26 +59,26 @@ def test_class_index(n_classes):
     assert index.indices_of(10**6).numel() == 0
 
 
-def test_wide_label_values_use_the_sort_path():
+def test_wide_label_values_use_the_sort_path() -> None:
     labels = as_label_tensor(torch.tensor([10**12, -(10**12), 10**12, 7]))
     index = ClassIndex(labels)
     assert index.classes.tolist() == [-(10**12), 7, 10**12]
     assert index.counts.tolist() == [1, 1, 2]
 
 
-def test_labels_are_not_copied_from_a_dataset_attribute_when_compact():
+def test_labels_are_not_copied_from_a_dataset_attribute_when_compact() -> None:
     targets = torch.zeros(10, dtype=torch.uint8)
 
     class Data:
-        pass
+        def __init__(self, targets: torch.Tensor) -> None:
+            self.targets = targets
 
-    data = Data()
-    data.targets = targets
+    data = Data(targets)
     assert as_label_tensor(data).data_ptr() == targets.data_ptr()
 
 
 @pytest.mark.parametrize("equal", [True, False])
-def test_where_in_blocks_matches_nonzero(monkeypatch, equal):
+def test_where_in_blocks_matches_nonzero(monkeypatch: pytest.MonkeyPatch, equal: bool) -> None:
     monkeypatch.setattr(labels_module, "_BLOCK", 7)  # many blocks, a partial last one
     labels = torch.randint(0, 3, (100,), generator=torch.Generator().manual_seed(0))
     labels = labels.to(torch.uint8)
@@ -78,10 +89,148 @@ def test_where_in_blocks_matches_nonzero(monkeypatch, equal):
     assert outside.tolist() == ([] if equal else list(range(100)))
 
 
-def test_read_only_arrays_are_taken_without_a_warning():
+def test_read_only_arrays_are_taken_without_a_warning() -> None:
     # memory maps and Arrow columns (Hugging Face datasets) are read-only; pytest turns warnings
     # into errors here, so torch's "not writable" warning would fail this test
     array = np.array([0, 1, 1, 0, 2], dtype=np.int64)
     array.flags.writeable = False
     sampler = EpochBatchSampler(array, "stratified", batch_size=2)
     assert sampler.labels.tolist() == [0, 1, 1, 0, 2]
+
+
+# --- every unusable input is one clear LabelsError ----------------------------------------------
+
+
+def _quiet(make: Callable[[], Any]) -> Any:
+    with warnings.catch_warnings():  # prototype and deprecated tensor kinds warn when built
+        warnings.simplefilter("ignore")
+        return make()
+
+
+BAD_LABELS: dict[str, tuple[Callable[[], Any], str]] = {
+    "sparse": (lambda: torch.tensor([0, 1, 1]).to_sparse(), "sparse tensor (torch.sparse_coo)"),
+    "quantized": (
+        lambda: torch.quantize_per_tensor(torch.tensor([0.0, 1.0]), 1.0, 0, torch.quint8),
+        "quantized tensor (torch.quint8); pass its integers, e.g. labels.int_repr()",
+    ),
+    "nested": (
+        lambda: torch.nested.nested_tensor([torch.tensor([0, 1]), torch.tensor([1])]),
+        "a nested tensor",
+    ),
+    "meta": (lambda: torch.zeros(3, dtype=torch.long, device="meta"), "a 'meta' tensor"),
+    "bits": (lambda: torch.zeros(3, dtype=torch.bits8), "labels.view(torch.uint8)"),
+    "string list": (lambda: ["cat", "dog"], "strings (e.g. 'cat' at position 0)"),
+    "string array": (lambda: np.array(["cat", "dog"]), "strings (e.g. 'cat')"),
+    "mixed list": (lambda: [0, "dog"], "strings (e.g. 'dog' at position 1)"),
+    "a string": (lambda: "0101", "got a str ('0101')"),
+    "float numpy": (lambda: np.array([0.0, 1.0]), "labels.astype(numpy.int64)"),
+    "float16 numpy": (lambda: np.array([0, 1], dtype=np.float16), "labels.astype(numpy.int64)"),
+    "float list": (lambda: [0.0, 1.5], "[int(v) for v in labels]"),
+    "float tensor": (lambda: torch.tensor([0.0, 1.0]), "labels.long()"),
+    "complex numpy": (lambda: np.array([1 + 0j]), "dtype complex128"),
+    "structured": (
+        lambda: np.zeros(2, dtype=[("label", "i4"), ("weight", "f4")]),
+        "fields (label, weight); pass the field that holds the labels, e.g. labels['label']",
+    ),
+    "raw bytes": (lambda: np.zeros(2, dtype="V4"), "dtype |V4; convert them to integers"),
+    "datetime": (lambda: np.array(["2020-01-01"], dtype="datetime64[D]"), "datetime64[D]"),
+    "masked": (
+        lambda: np.ma.array([0, 1, 2], mask=[False, True, False]),
+        "1 of 3 labels are masked",
+    ),
+    "huge int": (lambda: [0, 10**5000], "label of about 5001 digits at position 1"),
+    "int below int64": (lambda: [-(2**63) - 1], "-9223372036854775809 at position 0"),
+    "int above int64": (lambda: [2**63], "2**63 or more (here 9223372036854775808)"),
+    "object of None": (lambda: np.array([0, None], dtype=object), "a NoneType at position 1"),
+    "ragged": (lambda: [[0], [1, 2]], "could not be read as a 1-D integer array"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_LABELS))
+def test_unusable_labels_are_one_clear_labels_error(case: str) -> None:
+    make, fragment = BAD_LABELS[case]
+    with pytest.raises(LabelsError) as info:
+        as_label_tensor(_quiet(make))
+    message = str(info.value)
+    assert message.startswith("labels: "), message
+    assert fragment in message, message
+
+
+def test_numpy_float_labels_get_numpy_advice_and_tensors_torch_advice() -> None:
+    with pytest.raises(LabelsError) as from_numpy:
+        as_label_tensor(np.array([0.0, 1.0]))
+    assert ".long()" not in str(from_numpy.value)  # numpy arrays have no .long()
+    with pytest.raises(LabelsError) as from_torch:
+        as_label_tensor(torch.tensor([0.0, 1.0]))
+    assert ".astype(" not in str(from_torch.value)
+
+
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.array([3, 0, 300], dtype=">i8"),  # big-endian, as some .npy files are
+        np.array([3, 0, 300], dtype=np.ulonglong),  # a distinct numpy type torch refuses
+        np.array([3, 0, 300], dtype=object),  # Python integers (pandas object columns)
+        np.ma.array([3, 0, 300], mask=[False, False, False]),  # masked, but nothing is masked
+    ],
+)
+def test_integer_arrays_in_any_numpy_form_are_taken(array: np.ndarray[Any, Any]) -> None:
+    assert as_label_tensor(array).tolist() == [3, 0, 300]
+
+
+@pytest.mark.parametrize(
+    "values", [[5, -3, 5, 0, 7], [10**12, -(10**12), 10**12, 7], [0, 255, 255, 1]]
+)
+def test_class_counts_in_blocks_match_unique(
+    monkeypatch: pytest.MonkeyPatch, values: list[int]
+) -> None:
+    monkeypatch.setattr(labels_module, "_BLOCK", 2)  # several blocks, a partial last one
+    labels = as_label_tensor(values)
+    classes, counts = labels_module.class_counts(labels)
+    want_classes, want_counts = torch.unique(torch.tensor(values), return_counts=True)
+    assert classes.tolist() == want_classes.tolist()
+    assert counts.tolist() == want_counts.tolist()
+
+
+_DTYPES: st.SearchStrategy[np.dtype[Any]] = (
+    hnp.scalar_dtypes()
+    | hnp.byte_string_dtypes()
+    | hnp.unicode_string_dtypes()
+    | hnp.datetime64_dtypes()
+    | hnp.timedelta64_dtypes()
+    | hnp.array_dtypes(allow_subarrays=True)
+    | st.sampled_from([np.dtype(np.float16), np.dtype(">i4"), np.dtype("<u8")])
+)
+
+
+@given(hnp.arrays(_DTYPES, hnp.array_shapes(min_dims=0, max_dims=2, min_side=0, max_side=6)))
+def test_any_numpy_array_is_taken_exactly_or_refused_clearly(array: np.ndarray[Any, Any]) -> None:
+    usable = array.ndim == 1 and array.size > 0 and array.dtype.kind in "biu"
+    if usable and array.dtype.kind == "u" and array.size and int(array.max()) >= 2**63:
+        usable = False
+    if not usable:
+        with pytest.raises(LabelsError, match=r"^labels: "):
+            as_label_tensor(array)
+        return
+    labels = as_label_tensor(array)
+    assert labels.ndim == 1
+    assert not labels.dtype.is_floating_point
+    assert labels.tolist() == [int(v) for v in array.tolist()]
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.integers(), st.booleans(), st.floats(), st.text(max_size=3), st.none(), st.binary()
+        ),
+        max_size=6,
+    )
+)
+def test_any_python_list_is_taken_exactly_or_refused_clearly(values: list[Any]) -> None:
+    usable = bool(values) and all(isinstance(v, int) and -(2**63) <= v < 2**63 for v in values)
+    if not usable:
+        with pytest.raises(LabelsError, match=r"^labels: "):
+            as_label_tensor(values)
+        return
+    labels = as_label_tensor(values)
+    assert labels.tolist() == [int(v) for v in values]
