@@ -121,22 +121,83 @@ def _format_strategy(strategy: StrategyDict) -> str:
 
 
 def parse_option_value(text: str) -> Any:
-    """A ``--option`` value: its JSON meaning if it parses as JSON, else the text itself.
+    """A ``--option`` value: the JSON literal it spells, or else the text itself, as a string.
+
+    ``0.5``, ``true``, ``null``, ``3`` and ``{"0": 1}`` are typed values (the configuration
+    does not convert strings to numbers or booleans); ``linear`` is not JSON, so it stays the
+    string ``"linear"``; ``"3"`` (with the quotes) is the string ``3``. ``NaN`` and
+    ``Infinity`` are not JSON literals: they stay strings, which no number option accepts.
+
+    Raises:
+        ConfigError: for a JSON object that repeats a key, JSON nested more than 100 levels
+            deep, or a number of more than 4,300 digits (never silently read as a string).
 
     Examples:
         >>> [parse_option_value(v) for v in ("0.25", "true", "null", '{"0": 1}', "balanced")]
         [0.25, True, None, {'0': 1}, 'balanced']
     """
+    from samplekit.errors import ConfigError
+
+    if _depth(text) > _MAX_DEPTH:
+        msg = f"the value is nested more than {_MAX_DEPTH} levels deep; give a flatter value"
+        raise ConfigError(msg)
     try:
-        return json.loads(text)
-    except ValueError:
+        return json.loads(text, parse_constant=_not_json, object_pairs_hook=_unique_keys)
+    except _RepeatedKeyError as exc:
+        msg = f"the JSON object gives key {_clip(exc.key)!r} twice; give each key once"
+        raise ConfigError(msg) from None
+    except ValueError as exc:
+        if "digits" in str(exc):  # Python refuses int() of more than 4,300 digits
+            msg = "the value has a number of more than 4,300 digits; give a smaller number"
+            raise ConfigError(msg) from None
         return text
+
+
+_MAX_DEPTH = 100
+
+
+def _depth(text: str) -> int:
+    """How deeply brackets nest in ``text`` (an upper bound: brackets in strings count too)."""
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+class _RepeatedKeyError(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _RepeatedKeyError(key)
+        result[key] = value
+    return result
+
+
+def _not_json(name: str) -> Any:
+    msg = f"{name} is not a JSON literal"
+    raise ValueError(msg)
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _parse_assignments(
     ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
 ) -> dict[str, Any]:
     """The ``--option KEY=VALUE`` values as a mapping; malformed or repeated keys are errors."""
+    from samplekit.errors import ConfigError
+
     options: dict[str, Any] = {}
     for value in values:
         key, sep, text = value.partition("=")
@@ -150,7 +211,11 @@ def _parse_assignments(
         if key in options:
             msg = f"option {key!r} is given twice; give each option once"
             raise InputError(msg, param="'--option'")
-        options[key] = parse_option_value(text)
+        try:
+            options[key] = parse_option_value(text)
+        except ConfigError as exc:
+            msg = f"{key}: {exc}"
+            raise InputError(msg, param="'--option'") from None
     return options
 
 
@@ -172,7 +237,12 @@ def _parse_assignments(
     multiple=True,
     metavar="KEY=VALUE",
     callback=_parse_assignments,
-    help="A strategy option as KEY=VALUE (VALUE parsed as JSON if it can be); repeatable.",
+    help=(
+        "A strategy option as KEY=VALUE; repeatable. VALUE is a JSON literal (0.25, 3, true, "
+        'null, {"0": 1, "1": 3}); a value that is not valid JSON is taken as a string '
+        '(schedule=cosine), and "3" in JSON quotes is the string 3. '
+        "`samplekit strategies` lists each option's type."
+    ),
 )
 @click.option("--drop-last", is_flag=True, help="Drop each epoch's last, smaller batch.")
 @click.option(

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import warnings
 from collections import Counter
 from pathlib import Path
 from typing import Literal
@@ -20,7 +21,7 @@ from pydantic import Field
 import samplekit
 from samplekit import EpochBatchSampler, available_strategies
 from samplekit.cli import main, parse_option_value
-from samplekit.describe import describe_options, describe_strategies, type_name
+from samplekit.describe import describe_options, describe_strategies, markdown_text, type_name
 from samplekit.plugins import isolated_plugin_manager
 
 BUILT_INS = ["class_weighted", "negative_subsampling", "stratified"]
@@ -79,9 +80,9 @@ def test_strategies_lists_every_builtin_with_source_summary_and_constraints():
     assert result.exit_code == 0, result.output
     for name in BUILT_INS:
         assert f"{name}  (built-in)" in result.output
-        assert samplekit.get_strategy(name).summary() in result.output
+        assert markdown_text(samplekit.get_strategy(name).summary()) in result.output
     assert "neg_ratio: float | None  (default null)  [0 < neg_ratio <= 1]" in result.output
-    assert "num_samples: int | None  (default null)  [num_samples >= 1]" in result.output
+    assert "num_samples: int | None  (default null)  [1 <= num_samples <= " in result.output
     assert "class_weights: 'balanced' | dict[int, float (>= 0, finite)]" in result.output
     assert "Share of the negatives kept each epoch" in result.output
     stratified = result.output.split("stratified  (built-in)")[1]
@@ -304,6 +305,67 @@ def test_option_values_are_json_when_they_parse():
     assert parse_option_value("") == ""
 
 
+@pytest.mark.parametrize(
+    ("strategy", "options", "shown"),
+    [
+        ("negative_subsampling", ["neg_ratio=0.5", "cycle=true", "negative_label=0"],
+         "neg_ratio=0.5, cycle=true, negative_label=0"),
+        ("negative_subsampling", ["neg_per_pos=2"], "neg_per_pos=2.0"),
+        ("class_weighted", ['class_weights={"0": 1, "1": 3, "2": 0}', "num_samples=30"],
+         'class_weights={"0": 1.0, "1": 3.0, "2": 0.0}, num_samples=30'),
+        ("class_weighted", ["class_weights=balanced", "replacement=false"],
+         'class_weights="balanced", replacement=false'),
+        ("stratified", [], ""),
+    ],
+)  # fmt: skip
+def test_preview_hands_typed_option_values_to_each_builtin(
+    tmp_path: Path, strategy: str, options: list[str], shown: str
+) -> None:
+    # The configuration takes no string for a number or a bool: VALUE must arrive typed.
+    path = write_labels(tmp_path, "npy", SHUFFLED)
+    flags = [arg for option in options for arg in ("--option", option)]
+    result = run("preview", str(path), "--strategy", strategy, "--batch-size", "8", *flags)
+    assert result.exit_code == 0, result.output
+    assert f"{strategy}({shown}), batch_size=8, seed=0:" in result.output
+    assert len(parse_preview(result.output)) == 3
+
+
+def test_option_values_that_are_not_json_literals_stay_strings() -> None:
+    assert parse_option_value("NaN") == "NaN"  # not JSON: no number option takes it
+    assert parse_option_value("-Infinity") == "-Infinity"
+    assert parse_option_value('"3"') == "3"
+    assert parse_option_value("cosine") == "cosine"
+
+
+@pytest.mark.parametrize(
+    ("option", "fragments"),
+    [
+        ("neg_ratio=" + "[" * 100_000, ["neg_ratio: the value is nested more than 100 levels"]),
+        ("neg_ratio=" + "9" * 5000, ["neg_ratio: the value has a number of more than 4,300"]),
+        ('class_weights={"0": 1, "0": 3}', ["class_weights: the JSON object gives key '0' twice"]),
+        ("neg_ratio=NaN", ["neg_ratio='NaN'", "expected a number"]),
+        ("neg_ratio=true", ["neg_ratio=True"]),
+    ],
+)
+def test_bad_option_values_give_one_line_errors_naming_the_option(
+    tmp_path: Path, option: str, fragments: list[str]
+) -> None:
+    path = write_labels(tmp_path, "npy", SHUFFLED)
+    result = run(
+        "preview", str(path), "--strategy", "negative_subsampling", "--batch-size", "4",
+        "--option", option,
+    )  # fmt: skip
+    assert_one_line_error(result, "'--option'", *fragments)
+
+
+def test_option_help_says_how_values_are_read() -> None:
+    result = run("preview", "--help")
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    assert "VALUE is a JSON literal" in text
+    assert "a value that is not valid JSON is taken as a string" in text
+
+
 # --- preview: bad input ---------------------------------------------------------------------
 
 
@@ -347,7 +409,42 @@ def bad_files(directory: Path) -> dict[str, Path]:
         "float pt": pt("float.pt", torch.tensor([0.5, 1.0])),
         "dict pt": pt("dict.pt", {"labels": torch.tensor([0, 1])}),
         "corrupt pt": text("corrupt.pt", "not torch"),
+        "npz as npy": npz_as_npy(directory),
+        "5000 digits": text("digits.txt", "0\n" + "9" * 5000 + "\n"),
+        "string npy": npy("strings.npy", np.array(["cat", "dog"])),
+        "datetime npy": npy("dates.npy", np.array(["2020-01-01"], dtype="datetime64[D]")),
+        "structured npy": npy("records.npy", np.zeros(3, dtype=[("label", "i4")])),
+        "truncated npy": truncated_npy(directory),
+        "object int npy": npy("ints.npy", np.array([0, 1], dtype=object), allow_pickle=True),
+        "sparse pt": pt("sparse.pt", torch.tensor([0, 1, 1]).to_sparse()),
+        "quantized pt": pt("quantized.pt", quantized()),
+        "nested pt": pt("nested.pt", nested()),
+        "meta pt": pt("meta.pt", torch.zeros(3, dtype=torch.long, device="meta")),
     }
+
+
+def npz_as_npy(directory: Path) -> Path:
+    np.savez(directory / "archive.npz", labels=np.arange(3))
+    return (directory / "archive.npz").rename(directory / "archive.npy")
+
+
+def truncated_npy(directory: Path) -> Path:
+    np.save(directory / "whole.npy", np.arange(10))
+    path = directory / "truncated.npy"
+    path.write_bytes((directory / "whole.npy").read_bytes()[:-8])
+    return path
+
+
+def quantized() -> torch.Tensor:
+    with warnings.catch_warnings():  # quantized dtypes are deprecated: users may still have them
+        warnings.simplefilter("ignore")
+        return torch.quantize_per_tensor(torch.tensor([0.0, 1.0]), 1.0, 0, torch.quint8)
+
+
+def nested() -> torch.Tensor:
+    with warnings.catch_warnings():  # nested tensors are a prototype: users may still have them
+        warnings.simplefilter("ignore")
+        return torch.nested.nested_tensor([torch.tensor([0, 1]), torch.tensor([1])])
 
 
 FILE_ERRORS = {
@@ -363,15 +460,27 @@ FILE_ERRORS = {
     "two columns": "line 2: expected one column",
     "empty csv": "holds no labels",
     "header only": "holds no labels",
-    "float npy": "expected integer labels, but got dtype float64",
+    "float npy": "got dtype float64; convert them first, e.g. labels.astype(numpy.int64)",
     "2-D npy": "expected a 1-D array of labels, but got shape (3, 2)",
     "empty npy": "holds no labels",
-    "object npy": "could not be read as a .npy array",
-    "corrupt npy": "could not be read as a .npy array",
+    "object npy": "holds Python objects (dtype object)",
+    "corrupt npy": "is not a .npy file",
     "2-D pt": "expected a 1-D array of labels, but got shape (2, 2)",
-    "float pt": "expected integer labels, but got dtype torch.float32",
+    "float pt": "got dtype torch.float32; convert them first, e.g. labels.long()",
     "dict pt": "expected a saved 1-D integer tensor, but it holds a dict",
     "corrupt pt": "could not be read with torch.load(weights_only=True)",
+    "npz as npy": "is a .npz archive",
+    "5000 digits": "line 2: label 99999999999999999999... (5000 digits) does not fit",
+    "string npy": "got strings (e.g. 'cat'); map them to integers first, e.g. classes, "
+    "labels = numpy.unique(labels, return_inverse=True)",
+    "datetime npy": "got dtype datetime64[D]; map the values to integer class ids",
+    "structured npy": "a structured array with fields (label); pass the field",
+    "truncated npy": "could not be read as a .npy array",
+    "object int npy": "holds Python objects (dtype object)",
+    "sparse pt": "got a sparse tensor (torch.sparse_coo); pass a dense one, e.g. labels.to_dense()",
+    "quantized pt": "got a quantized tensor (torch.quint8)",
+    "nested pt": "got a nested tensor",
+    "meta pt": "got a 'meta' tensor, which has a shape but no values",
 }
 
 
@@ -393,7 +502,8 @@ def assert_one_line_error(result, *fragments: str) -> str:
 def test_bad_label_files_give_one_line_errors(case, tmp_path):
     path = bad_files(tmp_path)[case]
     result = run("preview", str(path), "--strategy", "stratified", "--batch-size", "4")
-    assert_one_line_error(result, "'LABELS_FILE'", str(path), FILE_ERRORS[case])
+    line = assert_one_line_error(result, "'LABELS_FILE'", str(path), FILE_ERRORS[case])
+    assert "allow_pickle" not in line  # never advise loading an untrusted file unsafely
 
 
 BAD_ARGUMENTS = [
@@ -401,7 +511,7 @@ BAD_ARGUMENTS = [
     (["--strategy", "stratified", "--option", "speed=3"], ["'--option'", "speed=3: unknown key"]),
     (
         ["--strategy", "negative_subsampling", "--option", "neg_ratio=abc"],
-        ["'--option'", "neg_ratio='abc'", "valid number"],
+        ["'--option'", "neg_ratio='abc'", "expected a number"],
     ),
     (
         ["--strategy", "negative_subsampling", "--option", "neg_ratio=1.5"],
