@@ -18,9 +18,11 @@ comments, which neither shows):
   ``NAME`` when it is a dotted path such as ``samplekit.config.SamplerConfig``, made by
   `samplekit.describe.options_table`.
 - ``<!-- samplekit: ARGS -->``: the command ``samplekit ARGS`` and what it prints. The commands
-  run in a folder holding the synthetic label files of `LABEL_FILES`; a command that fails
+  run in a folder holding the files of `LABEL_FILES` and `TEXT_FILES`; a command that fails
   stops the run. If ``ARGS`` has ``--plot NAME.png``, the picture it draws is committed as
   ``docs/img/NAME.png`` and shown above the command, whose output is folded away.
+- ``<!-- samplekit-error: ARGS -->``: the same for a command that must fail with exit status 2
+  (bad input) and the error it prints; one that succeeds, or fails otherwise, stops the run.
 - ``<!-- include: PATH -->``: the file ``PATH`` (from the repository's root) as a code block,
   for files that the tests run as they are (a script, the example plugin package).
 
@@ -66,7 +68,7 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGES = ROOT / "docs" / "img"  # where the pictures are committed
-OPEN = re.compile(r"^<!-- (options|samplekit|include): (.*?) -->$", re.MULTILINE)
+OPEN = re.compile(r"^<!-- (options|samplekit|samplekit-error|include): (.*?) -->$", re.MULTILINE)
 END = "<!-- end -->"
 LABEL_FILES: dict[str, list[int]] = {
     # file name -> samples of class 0, 1, ... (in that order: every strategy shuffles)
@@ -76,6 +78,7 @@ LABEL_FILES: dict[str, list[int]] = {
     "labels.npy": [800, 150, 50],
     "labels.csv": [800, 150, 50],  # one label per line
 }
+TEXT_FILES: dict[str, str] = {"bad.csv": "label\n0\n1\n2.5\n"}  # for the docs' error examples
 WIDTH = 100  # terminal columns for the commands' output
 REGENERATE = "python docs/_hooks/generate.py"
 
@@ -118,13 +121,15 @@ class Generator:
         self.folder = folder
         self.pictures: dict[str, Picture] = {}
         self._drawn_by: dict[str, str] = {}
-        self._runs: dict[str, tuple[str, Picture | None]] = {}
+        self._runs: dict[tuple[str, int], tuple[str, Picture | None]] = {}
         for name, counts in LABEL_FILES.items():
             labels = np.repeat(np.arange(len(counts)), counts)
             if name.endswith(".csv"):
                 np.savetxt(folder / name, labels, fmt="%d")
             else:
                 np.save(folder / name, labels)
+        for name, text in TEXT_FILES.items():
+            (folder / name).write_text(text, encoding="utf-8")
 
     def render(self, text: str, page: str) -> str:
         """``text`` with the content of every block made anew."""
@@ -147,7 +152,7 @@ class Generator:
                 raise GenerateError(msg)
             language = {".py": "python", ".toml": "toml"}.get(path.suffix, "text")
             return f'```{language} title="{arguments}"\n{path.read_text("utf-8").rstrip()}\n```'
-        output, picture = self.run(arguments, page)
+        output, picture = self.run(arguments, page, status=2 if kind == "samplekit-error" else 0)
         console = f"```console\n$ samplekit {arguments}\n{output.rstrip()}\n```"
         if picture is None:
             return console
@@ -159,22 +164,22 @@ class Generator:
             f"{console}\n\n</details>"
         )
 
-    def run(self, arguments: str, page: str) -> tuple[str, Picture | None]:
-        """The output of ``samplekit ARGUMENTS`` and the picture it drew, if any."""
-        if arguments not in self._runs:
+    def run(self, arguments: str, page: str, status: int = 0) -> tuple[str, Picture | None]:
+        """The output of ``samplekit ARGUMENTS`` (exiting with ``status``) and its picture."""
+        if (arguments, status) not in self._runs:
             words = shlex.split(arguments)
             name = _picture_name(words, page)
             if name in self._drawn_by:
                 msg = f"{page}: --plot {name} is also drawn by {self._drawn_by[name]}"
                 raise GenerateError(msg)
-            output, drawn = _run(words, self.folder)
+            output, drawn = _run(words, self.folder, status)
             picture = None
             if name is not None:
                 self._drawn_by[name] = arguments
                 picture = Picture(name, _strip_png((self.folder / name).read_bytes()), drawn)
                 self.pictures[name] = picture
-            self._runs[arguments] = (output, picture)
-        return self._runs[arguments]
+            self._runs[arguments, status] = (output, picture)
+        return self._runs[arguments, status]
 
 
 def _picture_name(words: list[str], page: str) -> str | None:
@@ -203,8 +208,12 @@ def _options(name: str) -> str:
     return options_table(model)
 
 
-def _run(arguments: list[str], folder: Path) -> tuple[str, str]:
-    """What ``samplekit ARGUMENTS`` prints in ``folder``, and the fingerprint of what it drew."""
+def _run(arguments: list[str], folder: Path, status: int = 0) -> tuple[str, str]:
+    """What ``samplekit ARGUMENTS`` prints in ``folder``, and the fingerprint of what it drew.
+
+    Raises:
+        GenerateError: if the command does not exit with ``status``.
+    """
     from click.testing import CliRunner
 
     import samplekit.plot
@@ -226,10 +235,13 @@ def _run(arguments: list[str], folder: Path) -> tuple[str, str]:
             )
     finally:
         os.chdir(previous)
-    if result.exit_code != 0:
+    if result.exit_code != status:
         error = result.exception if result.exit_code == 1 else None  # 1: an uncaught exception
         detail = f"{type(error).__name__}: {error}" if error else result.output.strip()
-        msg = f"samplekit {shlex.join(arguments)} failed ({result.exit_code}): {detail}"
+        msg = (
+            f"samplekit {shlex.join(arguments)} exited with {result.exit_code}, expected "
+            f"{status}: {detail}"
+        )
         raise GenerateError(msg)
     return result.output, "".join(drawn)
 
