@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         PluginError,
         PluginWarning,
         SampleKitError,
+        StaleIteratorError,
         StrategyOutputError,
         UnknownStrategyError,
     )
@@ -47,6 +48,7 @@ __all__ = [
     "PluginWarning",
     "SampleKitError",
     "SamplerConfig",
+    "StaleIteratorError",
     "Strategy",
     "StrategyConfig",
     "StrategyOutputError",
@@ -70,6 +72,7 @@ _LAZY = {
     "PluginError": _ERRORS,
     "PluginWarning": _ERRORS,
     "SampleKitError": _ERRORS,
+    "StaleIteratorError": _ERRORS,
     "StrategyOutputError": _ERRORS,
     "UnknownStrategyError": _ERRORS,
     "hookimpl": "samplekit.hookspecs",

@@ -39,6 +39,14 @@ class StrategyOutputError(SampleKitError, RuntimeError):
     """A strategy returned indices that break the contract (shape, dtype, range or length)."""
 
 
+class StaleIteratorError(SampleKitError, RuntimeError):
+    """An iteration of a sampler was asked for a batch after it was superseded.
+
+    A newer iteration of the same sampler started, or `set_epoch` or `load_state_dict` was
+    called while it ran: it would otherwise yield batches the sampler no longer accounts for.
+    """
+
+
 class PluginWarning(UserWarning):
     """An installed plugin failed to load; the other strategies keep working."""
 

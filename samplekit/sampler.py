@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
+import contextlib
+import operator
 import threading
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
-import torch
+import numpy as np
 from torch.utils.data import Sampler
 
-from samplekit import distributed
+from samplekit import distributed, selection
 from samplekit.config import SamplerConfig, StrategyConfig, validate_config
-from samplekit.errors import ConfigError, StrategyOutputError
+from samplekit.errors import ConfigError, StaleIteratorError
 from samplekit.labels import as_label_tensor
 from samplekit.rng import generator
-from samplekit.state import STATE_VERSION, check_state, digest, labels_digest
+from samplekit.state import (
+    MAX_EPOCH,
+    STATE_VERSION,
+    check_state,
+    digest,
+    labels_digest,
+    shown,
+)
 from samplekit.strategy import EpochContext
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
 
+    import torch
     from typing_extensions import Self
 
     from samplekit.strategy import Strategy
@@ -73,9 +83,11 @@ class EpochBatchSampler(Sampler[list[int]]):
         ...                             neg_ratio=0.25)
         >>> len(sampler)
         4
-        >>> batches = list(sampler)              # epoch 0; the next iteration is epoch 1
+        >>> batches = list(sampler)              # epoch 0
         >>> sum(len(b) for b in batches), sampler.epoch
-        (40, 1)
+        (40, 0)
+        >>> list(sampler) != batches, sampler.epoch   # the next iteration draws epoch 1
+        (True, 1)
         >>> sampler.set_epoch(0)
         >>> list(sampler) == batches
         True
@@ -151,6 +163,8 @@ class EpochBatchSampler(Sampler[list[int]]):
         self._epoch = 0
         self._position = 0  # batches of the current epoch already yielded (or to skip)
         self._pinned = False  # set_epoch chose the epoch of the next iteration
+        self._owner: object | None = None  # the one iteration allowed to move the position
+        self._resumed = False  # the position comes from load_state_dict, no iteration since
         self._fingerprint = {
             "config": config.model_dump(mode="json"),
             "labels": {"count": int(self._labels.numel()), "digest": labels_digest(self._labels)},
@@ -207,10 +221,12 @@ class EpochBatchSampler(Sampler[list[int]]):
 
     @property
     def epoch(self) -> int:
-        """The epoch of the running iteration, or of the last one.
+        """The epoch of the running iteration, or of the last one; `len` is this epoch's.
 
-        An iteration that starts after the whole of this epoch was handed out goes on with the
-        next epoch (unless `set_epoch` asked for this one again).
+        It moves only when an iteration starts (or `set_epoch` is called): after a whole epoch
+        it still names that epoch, because a ``DataLoader`` with workers takes every batch from
+        the sampler while the training loop is still in the epoch. The next iteration then goes
+        on with the next epoch, unless `set_epoch` asked for this one again.
         """
         return self._epoch
 
@@ -229,26 +245,39 @@ class EpochBatchSampler(Sampler[list[int]]):
     def set_epoch(self, epoch: int) -> None:
         """Make the next iteration produce epoch ``epoch`` (for exact reproducibility).
 
+        The next iteration yields the whole of epoch ``epoch``, with one exception: right after
+        `load_state_dict`, setting the checkpoint's own epoch resumes where it stopped (and
+        yields nothing if the checkpoint was taken after its last batch), so a loop that calls
+        ``set_epoch`` with its own counter resumes exactly.
+
         Calling this is optional: each iteration continues where the last one stopped, and one
         that starts after an epoch's last batch was handed out goes on with the next epoch (even
         if the consumer stopped without exhausting the iterator, as Lightning does), so a loop
-        that runs whole epochs draws a fresh one each time. Setting the current epoch keeps its
-        position: after `load_state_dict`, setting the checkpoint's own epoch resumes where it
-        stopped (and yields nothing if the checkpoint was taken after its last batch); any other
-        epoch starts from its first batch.
+        that runs whole epochs draws a fresh one each time.
+
+        An iteration still running when this is called is over: asked for another batch, it
+        raises `samplekit.errors.StaleIteratorError` (call ``set_epoch`` before iterating, as
+        with ``DistributedSampler``).
 
         Raises:
-            ConfigError: if ``epoch`` is not an integer >= 0.
+            ConfigError: if ``epoch`` is not an integer from 0 to 2**63 - 1.
         """
-        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
-            msg = f"epoch: expected an integer >= 0, but got epoch={epoch!r}"
+        value = None
+        if not isinstance(epoch, (bool, np.bool_)):
+            with contextlib.suppress(TypeError):
+                value = operator.index(epoch)  # int and numpy integers, never floats
+        if value is None or not 0 <= value <= MAX_EPOCH:
+            msg = (
+                f"epoch: expected an int from 0 to 2**63 - 1, but got epoch={shown(epoch)} "
+                f"({type(epoch).__name__})"
+            )
             raise ConfigError(msg)
-        if epoch != self._epoch:
-            self._position = 0
-        self._epoch, self._pinned = epoch, True
+        if not (self._resumed and value == self._epoch):
+            self._position, self._resumed = 0, False
+        self._epoch, self._pinned, self._owner = value, True, None
 
     def _global_batches(self, epoch: int) -> int:
-        n = self._strategy.epoch_length(epoch)
+        n = selection.epoch_length(self._strategy, epoch)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def num_batches(self, epoch: int) -> int:
@@ -260,24 +289,27 @@ class EpochBatchSampler(Sampler[list[int]]):
     def __len__(self) -> int:
         return self.num_batches(self._epoch)
 
-    def epoch_indices(self, epoch: int) -> torch.Tensor:
-        """All indices of epoch ``epoch`` in batch order, checked against the strategy contract.
-
-        This is the one place an epoch is computed; it does not change `epoch`.
-
-        Raises:
-            StrategyOutputError: if the strategy returned something other than
-                ``epoch_length(epoch)`` integer indices in ``[0, len(labels))``.
-        """
-        ctx = EpochContext(
+    def epoch_context(self, epoch: int) -> EpochContext:
+        """The context the strategy gets to build epoch ``epoch`` (a fresh generator each call)."""
+        return EpochContext(
             epoch=epoch,
             seed=self.seed,
             batch_size=self.batch_size,
             generator=generator(self.seed, epoch),
         )
-        indices = self._strategy.sample(ctx)
-        self._check(indices, epoch)
-        return indices
+
+    def epoch_indices(self, epoch: int) -> torch.Tensor:
+        """All indices of epoch ``epoch`` in batch order, checked against the strategy contract.
+
+        Computed by `samplekit.selection.select`; it does not change `epoch`.
+
+        Raises:
+            StrategyOutputError: if the strategy returned something other than
+                ``epoch_length(epoch)`` integer indices in ``[0, len(labels))``.
+        """
+        return selection.select(
+            self._strategy, self.epoch_context(epoch), num_samples=self._labels.numel()
+        )
 
     def epoch_batches(self, epoch: int, start: int = 0) -> Iterator[list[int]]:
         """This rank's batches of epoch ``epoch`` from its ``start``-th, without changing state."""
@@ -308,13 +340,26 @@ class EpochBatchSampler(Sampler[list[int]]):
                     yield indices[batch * size : (batch + 1) * size].tolist()
 
     def __iter__(self) -> Iterator[list[int]]:
+        # Runs from the first next(): the iteration that starts last owns the position, and one
+        # that was superseded (by a newer iteration, set_epoch or load_state_dict) never moves
+        # it again. The epoch is left as it is at the end: DataLoader workers take the last
+        # batch while the loop is still in the epoch, so len() must stay this epoch's.
+        token = object()
         epoch, position = self._upcoming()
         self._epoch, self._position, self._pinned = epoch, position, False
+        self._owner, self._resumed = token, False
         for batch in self._batches(epoch, position, self._indices_for_iteration):
-            self._position += 1
+            if self._owner is not token:
+                msg = (
+                    f"this iteration of epoch {epoch} was superseded after {position} batches: "
+                    f"a newer iteration of the same sampler started, or set_epoch or "
+                    f"load_state_dict was called. A sampler feeds one loop at a time; call "
+                    f"set_epoch before iterating"
+                )
+                raise StaleIteratorError(msg)
+            position += 1
+            self._position = position
             yield batch
-        if self._epoch == epoch:  # unless set_epoch was called meanwhile
-            self._epoch, self._position = epoch + 1, 0
 
     def _indices_for_iteration(self, epoch: int) -> torch.Tensor:
         if self._prefetch is None:
@@ -357,36 +402,16 @@ class EpochBatchSampler(Sampler[list[int]]):
                 (naming what differs), or is malformed.
         """
         expected = {**self._fingerprint, "world_size": self._world_size}
-        self._epoch, self._position = check_state(state, expected)
-
-    def _check(self, indices: object, epoch: int) -> None:
-        name = self._config.strategy.name
-        n = self._labels.numel()
-        problem = None
-        if not isinstance(indices, torch.Tensor):
-            problem = f"returned {type(indices).__name__}, not a torch.Tensor"
-        elif indices.ndim != 1:
-            problem = f"returned a tensor of shape {tuple(indices.shape)}, not 1-D"
-        elif (
-            indices.dtype.is_floating_point
-            or indices.dtype.is_complex
-            or (indices.dtype == torch.bool)
-        ):
-            problem = f"returned dtype {indices.dtype}, not an integer dtype"
-        elif indices.numel() != (expected := self._strategy.epoch_length(epoch)):
-            problem = f"returned {indices.numel()} indices but epoch_length() said {expected}"
-        elif indices.numel() and (int(indices.min()) < 0 or int(indices.max()) >= n):
-            problem = (
-                f"returned indices from {int(indices.min())} to {int(indices.max())}, "
-                f"outside [0, {n})"
-            )
-        if problem is not None:
-            msg = f"strategy {name!r} broke its contract in epoch {epoch}: {problem}"
-            raise StrategyOutputError(msg)
+        epoch, self._position = check_state(state, expected, self.num_batches)
+        # set_epoch before loading (StatefulDataLoader loads when its iterator starts) still
+        # holds when it named the checkpoint's epoch.
+        self._pinned = self._pinned and epoch == self._epoch
+        self._epoch, self._owner, self._resumed = epoch, None, True
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_prefetch"] = self._prefetch is not None  # threads do not pickle: start afresh
+        state["_owner"] = None  # an iteration does not travel with a copy
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -395,8 +420,9 @@ class EpochBatchSampler(Sampler[list[int]]):
         self._prefetch = _Prefetcher(self.epoch_indices) if prefetch else None
 
     def __repr__(self) -> str:
+        strategy = self._config.strategy.model_dump(mode="json")  # as from_config takes it
         return (
-            f"{type(self).__name__}(strategy={self._config.strategy!r}, "
+            f"{type(self).__name__}(strategy={strategy!r}, "
             f"batch_size={self.batch_size}, seed={self.seed}, drop_last={self.drop_last}, "
             f"num_samples={self._labels.numel()}, epoch={self._epoch})"
         )

@@ -11,6 +11,7 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 from samplekit import (
     EpochBatchSampler,
     SamplerConfig,
+    StaleIteratorError,
     StrategyConfig,
     StrategyOutputError,
 )
@@ -78,9 +79,9 @@ def test_iteration_advances_epoch_and_set_epoch_reproduces():
     )
     assert sampler.epoch == 0
     first = list(sampler)
-    assert sampler.epoch == 1
+    assert sampler.epoch == 0  # the epoch moves when the next iteration starts
     second = list(sampler)
-    assert sampler.epoch == 2
+    assert sampler.epoch == 1
     assert first != second
     sampler.set_epoch(0)
     assert list(sampler) == first
@@ -101,9 +102,11 @@ def test_partial_iteration_does_not_advance():
 
 def test_set_epoch_during_iteration_wins():
     sampler = EpochBatchSampler([0, 1] * 50, "stratified", batch_size=10)
-    for _ in sampler:
-        sampler.set_epoch(7)
+    with pytest.raises(StaleIteratorError, match="superseded after 1 batches"):
+        for _ in sampler:
+            sampler.set_epoch(7)
     assert sampler.epoch == 7
+    assert list(sampler) == list(sampler.epoch_batches(7))  # the whole of epoch 7
 
 
 def test_seed_changes_batches_and_seed_epoch_do_not_collide():
@@ -336,4 +339,4 @@ def test_a_checkpoint_taken_after_an_epochs_last_batch_resumes_at_the_next_epoch
     resumed = build()
     resumed.load_state_dict(state)
     assert list(resumed) == list(build().epoch_batches(1))
-    assert resumed.epoch == 2
+    assert resumed.epoch == 1

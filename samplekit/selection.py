@@ -1,0 +1,121 @@
+"""Selection: a strategy's epoch, checked once against the strategy contract.
+
+`select` is the one place an epoch's order is computed and checked; the sampler, its prefetch
+thread and the property-testing kit all call it, so a contract violation reads the same
+wherever it is found.
+
+Examples:
+    >>> import torch
+    >>> from samplekit import EpochBatchSampler
+    >>> from samplekit.selection import select
+    >>> sampler = EpochBatchSampler([0, 1] * 5, "stratified", batch_size=2)
+    >>> order = select(sampler.strategy, sampler.context(0), num_samples=10)
+    >>> sorted(order.tolist())
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import operator
+from typing import TYPE_CHECKING
+
+import torch
+
+from samplekit.errors import StrategyOutputError
+
+if TYPE_CHECKING:
+    from samplekit.strategy import EpochContext, Strategy
+
+__all__ = ["INDEX_DTYPES", "check_indices", "epoch_length", "select"]
+
+# The dtypes a strategy may return indices in; every torch operation the sampler needs works on
+# them (torch's uint16/32/64 lack min/max and tolist on several builds).
+INDEX_DTYPES = frozenset({torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8})
+
+# An epoch's indices live in one tensor: more than this many cannot be allocated anywhere.
+_MAX_LENGTH = 2**62
+
+
+def _broke(strategy: Strategy, epoch: int, problem: str) -> StrategyOutputError:
+    msg = f"strategy {strategy.name!r} broke its contract in epoch {epoch}: {problem}"
+    return StrategyOutputError(msg)
+
+
+def epoch_length(strategy: Strategy, epoch: int) -> int:
+    """``strategy.epoch_length(epoch)``, checked to be an integer in ``[0, 2**62]``.
+
+    Raises:
+        StrategyOutputError: for a negative number, a float, a bool, a string or anything else
+            that is not an integer count of indices.
+    """
+    length = strategy.epoch_length(epoch)
+    value = None
+    if not isinstance(length, bool):
+        with contextlib.suppress(TypeError):
+            value = operator.index(length)  # int and numpy integers, never floats
+    if value is None or not 0 <= value <= _MAX_LENGTH:
+        shown = repr(length)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        problem = (
+            f"epoch_length({epoch}) returned {shown} ({type(length).__name__}); it must return "
+            f"the number of indices sample() returns, an int from 0 to 2**62"
+        )
+        raise _broke(strategy, epoch, problem)
+    return value
+
+
+def check_indices(
+    indices: object, *, strategy: Strategy, epoch: int, expected: int, num_samples: int
+) -> torch.Tensor:
+    """Return ``indices`` if they are ``expected`` integer indices in ``[0, num_samples)``.
+
+    Raises:
+        StrategyOutputError: naming the strategy, the epoch and what is wrong (type, layout,
+            device, shape, dtype, count or range).
+    """
+    problem = None
+    if not isinstance(indices, torch.Tensor):
+        problem = f"returned {type(indices).__name__}, not a torch.Tensor"
+    elif indices.layout != torch.strided or indices.is_quantized or indices.is_nested:
+        problem = f"returned a tensor with layout {indices.layout}, not a dense (strided) tensor"
+    elif indices.is_meta:
+        problem = "returned a tensor on the meta device, which holds no values"
+    elif indices.ndim != 1:
+        problem = f"returned a tensor of shape {tuple(indices.shape)}, not 1-D"
+    elif indices.dtype not in INDEX_DTYPES:
+        problem = (
+            f"returned dtype {indices.dtype}; return indices as torch.int64 (or int32, int16, "
+            f"int8, uint8)"
+        )
+    elif indices.numel() != expected:
+        problem = f"returned {indices.numel()} indices but epoch_length() said {expected}"
+    elif indices.numel():
+        low, high = int(indices.min()), int(indices.max())
+        if low < 0 or high >= num_samples:
+            problem = f"returned indices from {low} to {high}, outside [0, {num_samples})"
+    if problem is not None or not isinstance(indices, torch.Tensor):
+        raise _broke(strategy, epoch, problem or "returned no tensor")
+    return indices
+
+
+def select(strategy: Strategy, ctx: EpochContext, *, num_samples: int) -> torch.Tensor:
+    """The indices of epoch ``ctx.epoch`` in order: ``strategy.sample(ctx)``, checked.
+
+    Args:
+        strategy: the strategy instance.
+        ctx: the epoch's context (its generator is consumed).
+        num_samples: how many labels the strategy was built on (indices must be below it).
+
+    Raises:
+        StrategyOutputError: if ``epoch_length`` or ``sample`` break the contract.
+    """
+    expected = epoch_length(strategy, ctx.epoch)
+    return check_indices(
+        strategy.sample(ctx),
+        strategy=strategy,
+        epoch=ctx.epoch,
+        expected=expected,
+        num_samples=num_samples,
+    )
