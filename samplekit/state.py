@@ -10,16 +10,18 @@ Examples:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
 
 from samplekit.errors import ConfigError
 
-__all__ = ["STATE_VERSION", "check_state", "digest", "labels_digest"]
+__all__ = ["MAX_EPOCH", "STATE_VERSION", "check_state", "digest", "labels_digest"]
 
 STATE_VERSION = 1
+_MAX_DIFFERENCES = 10  # differences a refused checkpoint lists at most
+_MAX_DEPTH = 8  # nesting levels of a configuration compared key by key
 
 
 def digest(data: bytes) -> int:
@@ -39,59 +41,128 @@ def labels_digest(labels: torch.Tensor) -> int:
     return int.from_bytes(hasher.digest(), "little") >> 1
 
 
-def check_state(state: Any, expected: Mapping[str, Any]) -> tuple[int, int]:
+MAX_EPOCH = 2**63 - 1
+"""The largest epoch number: epochs are mixed into 64-bit seeds and kept in JSON checkpoints."""
+
+_KEYS = ("version", "epoch", "position", "world_size", "labels", "config")
+_SHOWN = 120  # characters of a checkpoint value an error message quotes at most
+
+
+def shown(value: Any) -> str:
+    """``repr(value)``, cut to a readable length for an error message."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long for str(): say what it is instead
+        text = f"<{type(value).__name__} of {value.bit_length()} bits>"
+    return text if len(text) <= _SHOWN else f"{text[: _SHOWN - 3]}..."
+
+
+def is_count(value: Any) -> bool:
+    """Whether ``value`` is an ``int`` (not a bool) in ``[0, MAX_EPOCH]``."""
+    return type(value) is int and 0 <= value <= MAX_EPOCH
+
+
+def check_state(
+    state: Any, expected: Mapping[str, Any], num_batches: Callable[[int], int]
+) -> tuple[int, int]:
     """Validate a ``state_dict()`` against the sampler loading it; return (epoch, position).
+
+    Args:
+        state: the checkpoint.
+        expected: this sampler's ``version``-less fingerprint: ``world_size``, ``labels`` and
+            ``config``.
+        num_batches: this sampler's batch count of an epoch (a position may not exceed it).
 
     Raises:
         ConfigError: naming what differs (labels, configuration, world size) or what is
             malformed.
     """
     if not isinstance(state, Mapping):
-        msg = f"state: expected the dict from EpochBatchSampler.state_dict(), got {state!r}"
+        msg = (
+            f"state: expected the dict from EpochBatchSampler.state_dict(), got "
+            f"{type(state).__name__} {shown(state)}"
+        )
         raise ConfigError(msg)
-    missing = sorted(
-        {"version", "epoch", "position", "labels", "config", "world_size"} - set(state)
-    )
+    missing = [key for key in _KEYS if key not in state]
     if missing:
         msg = f"state: missing keys {missing}; pass a dict from EpochBatchSampler.state_dict()"
         raise ConfigError(msg)
-    if state["version"] != STATE_VERSION:
-        msg = f"state: version {state['version']!r} is not supported (expected {STATE_VERSION})"
+    if type(state["version"]) is not int or state["version"] != STATE_VERSION:
+        msg = (
+            f"state: version {shown(state['version'])} is not supported (expected "
+            f"{STATE_VERSION}); pass a dict from EpochBatchSampler.state_dict()"
+        )
+        raise ConfigError(msg)
+    for key in ("epoch", "position", "world_size"):
+        if not is_count(state[key]) or (key == "world_size" and state[key] < 1):
+            low = 1 if key == "world_size" else 0
+            msg = (
+                f"state: {key} must be an int from {low} to 2**63 - 1, but got "
+                f"{key}={shown(state[key])} ({type(state[key]).__name__}); pass a dict from "
+                f"EpochBatchSampler.state_dict()"
+            )
+            raise ConfigError(msg)
+    labels = state["labels"]
+    if (
+        not isinstance(labels, Mapping)
+        or set(labels) != {"count", "digest"}
+        or not all(is_count(labels[key]) for key in ("count", "digest"))
+    ):
+        msg = (
+            f"state: labels must be a mapping {{'count': int, 'digest': int}}, but got "
+            f"labels={shown(labels)}; pass a dict from EpochBatchSampler.state_dict()"
+        )
+        raise ConfigError(msg)
+    if not isinstance(state["config"], Mapping):
+        msg = (
+            f"state: config must be a mapping, but got config={shown(state['config'])}; pass "
+            f"a dict from EpochBatchSampler.state_dict()"
+        )
         raise ConfigError(msg)
     differences = []
-    if state["labels"] != expected["labels"]:
+    if dict(labels) != expected["labels"]:
         differences.append(
-            f"labels differ (checkpoint: {state['labels']['count']} labels, digest "
-            f"{state['labels']['digest']:#x}; here: {expected['labels']['count']} labels, digest "
+            f"labels differ (checkpoint: {labels['count']} labels, digest "
+            f"{labels['digest']:#x}; here: {expected['labels']['count']} labels, digest "
             f"{expected['labels']['digest']:#x})"
         )
-    if state["config"] != expected["config"]:
-        differences.extend(_config_differences(state["config"], expected["config"]))
-    if state["world_size"] != expected["world_size"]:
-        differences.append(
-            f"world_size differs (checkpoint: {state['world_size']}, here: "
-            f"{expected['world_size']})"
-        )
+    try:
+        if state["config"] != expected["config"]:
+            differences.extend(_config_differences(state["config"], expected["config"]))
+    except RecursionError:
+        differences.append("config differs (the checkpoint's is nested too deeply to compare)")
     if differences:
         msg = (
             f"state: this checkpoint belongs to another sampler: {'; '.join(differences)}. "
             f"Resume with the labels and configuration it was saved with."
         )
         raise ConfigError(msg)
+    if state["world_size"] != expected["world_size"]:
+        msg = (
+            f"state: world_size differs (checkpoint: {state['world_size']}, here: "
+            f"{expected['world_size']}); its position counts the batches of each of "
+            f"{state['world_size']} ranks, so resume it with world_size={state['world_size']}"
+        )
+        raise ConfigError(msg)
     epoch, position = state["epoch"], state["position"]
-    for name, value in (("epoch", epoch), ("position", position)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            msg = f"state: {name} must be an integer >= 0, but got {name}={value!r}"
-            raise ConfigError(msg)
+    batches = num_batches(epoch)
+    if position > batches:
+        msg = (
+            f"state: position={position} is beyond epoch {epoch}, which has {batches} batches "
+            f"on each rank; pass a dict from EpochBatchSampler.state_dict()"
+        )
+        raise ConfigError(msg)
     return epoch, position
 
 
 def _config_differences(saved: Any, here: Any, path: str = "") -> list[str]:
-    if isinstance(saved, dict) and isinstance(here, dict):
+    if isinstance(saved, dict) and isinstance(here, dict) and path.count(".") < _MAX_DEPTH:
         found = []
         for key in sorted(set(saved) | set(here), key=str):
             found += _config_differences(saved.get(key), here.get(key), f"{path}{key}.")
+            if len(found) > _MAX_DIFFERENCES:
+                return [*found[:_MAX_DIFFERENCES], "and more"]
         return found
     if saved != here:
-        return [f"{path.rstrip('.')} differs (checkpoint: {saved!r}, here: {here!r})"]
+        return [f"{path.rstrip('.')} differs (checkpoint: {shown(saved)}, here: {shown(here)})"]
     return []

@@ -113,8 +113,11 @@ def test_set_epoch_to_the_checkpoint_epoch_keeps_the_position():
 def test_state_after_a_full_epoch_starts_the_next():
     sampler = EpochBatchSampler([0, 1] * 10, "stratified", batch_size=4)
     list(sampler)
-    assert sampler.state_dict()["epoch"] == 1
-    assert sampler.state_dict()["position"] == 0
+    state = sampler.state_dict()
+    assert (state["epoch"], state["position"]) == (0, len(sampler))  # epoch 0, all handed out
+    resumed = EpochBatchSampler([0, 1] * 10, "stratified", batch_size=4)
+    resumed.load_state_dict(state)
+    assert list(resumed) == list(sampler.epoch_batches(1))
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,145 @@
+"""Checkpoints: what state_dict holds and what load_state_dict refuses."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from samplekit import ConfigError, EpochBatchSampler, SampleKitError
+
+
+def build() -> EpochBatchSampler:
+    return EpochBatchSampler(torch.arange(100) % 4, "stratified", batch_size=8, seed=1)
+
+
+def midway() -> dict[str, Any]:
+    sampler = build()
+    it = iter(sampler)
+    for _ in range(3):
+        next(it)
+    return sampler.state_dict()
+
+
+def test_state_is_small_json_and_resumes() -> None:
+    state = midway()
+    text = json.dumps(state)
+    assert len(text) < 512
+    resumed = build()
+    resumed.load_state_dict(json.loads(text))
+    assert list(resumed) == list(build().epoch_batches(0))[3:]
+
+
+def test_state_dict_of_an_unused_sampler_round_trips_through_repr_and_json() -> None:
+    sampler = build()
+    json.dumps(sampler.state_dict())
+    assert "epoch=0" in repr(sampler)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "fragment"),
+    [
+        pytest.param("epoch", 10**5000, "epoch must be an int from 0 to 2**63 - 1", id="huge"),
+        ("epoch", 2**63, "epoch must be an int"),
+        ("epoch", -1, "epoch must be an int"),
+        ("epoch", 1.0, "(float)"),
+        ("epoch", True, "(bool)"),
+        ("position", 14, "position=14 is beyond epoch 0, which has 13 batches"),
+        ("position", 10**30, "position must be an int"),
+        ("world_size", "1", "world_size must be an int"),
+        ("world_size", 0, "world_size must be an int from 1"),
+        ("version", "1", "version '1' is not supported"),
+        ("labels", 5, "labels must be a mapping"),
+        ("labels", {"count": 100}, "labels must be a mapping"),
+        ("labels", {"count": 100, "digest": "0x1"}, "labels must be a mapping"),
+        ("labels", {"count": 100, "digest": 1.5}, "labels must be a mapping"),
+        ("config", "stratified", "config must be a mapping"),
+    ],
+)
+def test_malformed_checkpoints_are_refused_with_the_key(
+    key: str, value: Any, fragment: str
+) -> None:
+    state = midway()
+    state[key] = value
+    sampler = build()
+    with pytest.raises(ConfigError) as info:
+        sampler.load_state_dict(state)
+    assert fragment in str(info.value)
+    assert len(str(info.value)) < 600
+    assert sampler.state_dict()["epoch"] == 0  # nothing was half-loaded
+    json.dumps(sampler.state_dict())
+    repr(sampler)
+
+
+def test_a_deeply_nested_or_huge_config_in_a_checkpoint_is_refused_briefly() -> None:
+    state = midway()
+    deep: dict[str, Any] = {}
+    node = deep
+    for _ in range(100_000):
+        node["x"] = {}
+        node = node["x"]
+    state["config"] = deep
+    with pytest.raises(ConfigError, match="another sampler"):
+        build().load_state_dict(state)
+    state["config"] = {f"key{i}": i for i in range(200_000)}
+    with pytest.raises(ConfigError) as info:
+        build().load_state_dict(state)
+    assert len(str(info.value)) < 3000
+
+
+def test_world_size_differs_says_to_resume_on_that_many_ranks() -> None:
+    state = midway()
+    other = EpochBatchSampler(
+        torch.arange(100) % 4, "stratified", batch_size=8, seed=1, rank=0, world_size=2
+    )
+    with pytest.raises(ConfigError, match=r"world_size differs \(checkpoint: 1, here: 2\)"):
+        other.load_state_dict(state)
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["version", "epoch", "position", "world_size", "labels", "config", "x"]),
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.floats()
+        | st.text(max_size=5)
+        | st.dictionaries(st.text(max_size=5), st.integers() | st.text(max_size=5), max_size=3),
+    )
+)
+def test_fuzzed_checkpoints_load_or_raise_a_samplekit_error(changes: dict[str, Any]) -> None:
+    state = copy.deepcopy(midway())
+    state.update(changes)
+    sampler = build()
+    try:
+        sampler.load_state_dict(state)
+    except SampleKitError:
+        return
+    batches = list(sampler)
+    assert len(batches) <= len(sampler)
+    json.dumps(sampler.state_dict())
+
+
+@pytest.mark.parametrize(
+    "epoch", [pytest.param(10**5000, id="huge"), 2**63, -1, 1.0, True, "1", None]
+)
+def test_set_epoch_refuses_out_of_range_epochs(epoch: Any) -> None:
+    with pytest.raises(ConfigError, match="epoch: expected an int from 0 to 2\\*\\*63 - 1"):
+        build().set_epoch(epoch)
+
+
+def test_set_epoch_takes_numpy_integers_and_the_largest_epoch() -> None:
+    import numpy as np
+
+    sampler = build()
+    sampler.set_epoch(np.int64(3))
+    assert sampler.epoch == 3
+    assert type(sampler.epoch) is int
+    sampler.set_epoch(2**63 - 1)
+    assert len(list(sampler)) == len(sampler)
+    json.dumps(sampler.state_dict())
