@@ -132,3 +132,40 @@ def test_only_the_known_teardown_abort_is_tolerated():
     rank_error = "Traceback (most recent call last):\n  ValueError: boom\n" + abort
     assert not torch_teardown_abort(rank_error)
     assert not torch_teardown_abort(abort.replace("-6 (pid", "1 (pid"))
+
+
+def run_sync_worker(scenario, world, out):
+    worker = Path(__file__).with_name("sync_worker.py")
+    env = {**os.environ, "GLOO_SOCKET_IFNAME": "lo", "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        [sys.executable, str(worker), scenario, str(world), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=LIMIT,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return [json.loads((out / f"rank{rank}.json").read_text()) for rank in range(world)]
+
+
+def test_two_processes_passing_the_same_rank_are_refused(tmp_path):
+    records = run_sync_worker("same_rank", 2, tmp_path)
+    # Rank 1 is told its rank is wrong at once; rank 0, left alone in the sync check, is told
+    # that another rank did not join it instead of hanging.
+    assert records[1]["type"] == "ConfigError"
+    assert "rank=0, but this process is rank 1 of the 2" in records[1]["message"]
+    assert records[0]["type"] == "DesyncError"
+    assert "did not construct its sampler with check_sync=True" in records[0]["message"]
+
+
+def test_a_rank_that_skips_the_sync_check_times_out_into_a_desync_error(tmp_path):
+    records = run_sync_worker("skip_sync", 3, tmp_path)
+    assert records[0]["type"] == "DesyncError"
+    assert "check_sync" in records[0]["message"]
+    assert records[1] is None
+    assert records[2] is None
+
+
+def test_an_explicit_sub_group_rank_is_taken_as_given(tmp_path):
+    assert run_sync_worker("sub_group", 2, tmp_path) == [None, None]
