@@ -38,6 +38,7 @@ from samplekit.labels import ClassIndex
 
 if TYPE_CHECKING:
     import torch
+    from hypothesis.strategies import SearchStrategy
 
 __all__ = ["EpochContext", "Options", "Strategy"]
 
@@ -81,6 +82,18 @@ class Strategy(abc.ABC):
     strategy's needs (for example no sample of a required class): the sampler turns it into an
     error at construction, before any epoch runs.
 
+    A strategy that refuses many labels or batch sizes declares the inputs it serves with the
+    classmethods `example_labels` and `example_batch_sizes`; `samplekit.testing.check_strategy`
+    draws from them by default, so ``check_strategy(MyStrategy, **required_options)`` works
+    without ``labels=``. For example, a strategy that needs its ``negative_label`` and at least
+    one other class::
+
+        @classmethod
+        def example_labels(cls, options):
+            from samplekit.testing import labels
+
+            return labels(required=[options.negative_label], min_classes=2)
+
     Attributes:
         labels: the 1-D integer label tensor (the sampler validates and compacts it).
         options: the validated options instance.
@@ -119,6 +132,31 @@ class Strategy(abc.ABC):
         must depend only on ``ctx`` and what ``__init__`` computed: with ``prefetch=True`` the
         sampler calls ``sample`` in a background thread, an epoch ahead of the training loop.
         """
+
+    @classmethod
+    def example_labels(cls, options: Any) -> SearchStrategy[Any]:
+        """The labels `samplekit.testing.check_strategy` draws by default for ``options``.
+
+        Called with each example's validated options; return a hypothesis strategy of label
+        arrays this strategy accepts with them, usually built with `samplekit.testing.labels`
+        (``required=``, ``values=``, ``min_classes=``, ``min_per_class=``). Import hypothesis
+        and `samplekit.testing` inside the method: ``samplekit`` never imports them itself.
+        The default is ``samplekit.testing.labels()``.
+        """
+        from samplekit.testing.strategies import labels
+
+        return labels()
+
+    @classmethod
+    def example_batch_sizes(cls, options: Any) -> SearchStrategy[int]:
+        """The batch sizes `samplekit.testing.check_strategy` draws by default for ``options``.
+
+        Override it when `check_batch_size` refuses many sizes (say, sizes that are not a
+        multiple of an option). The default is ``samplekit.testing.batch_sizes()``.
+        """
+        from samplekit.testing.strategies import batch_sizes
+
+        return batch_sizes()
 
     @classmethod
     def summary(cls) -> str:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import strategies as st
 
+from samplekit import available_strategies
 from samplekit.testing import check_strategy, labels
 
 shares = st.floats(0.01, 1.0)
@@ -73,4 +75,51 @@ def test_class_weighted_without_replacement_never_repeats():
         replacement=False,
         num_samples=st.none() | st.integers(1, 3),
         without_replacement=True,
+    )
+
+
+# --- every installed strategy passes the kit with only its required options ---------------------
+
+# The fewest options each installed strategy needs; a strategy missing here is checked with none.
+REQUIRED_OPTIONS: dict[str, dict[str, object]] = {
+    "negative_subsampling": {"neg_ratio": 0.5},
+    "curriculum_negatives": {"start_ratio": 0.1, "end_ratio": 0.9, "epochs": 3},
+    "m_per_class": {"m": 2},
+}
+
+
+@pytest.mark.parametrize("name", available_strategies())
+def test_every_installed_strategy_passes_with_its_required_options_only(name: str) -> None:
+    check_strategy(name, max_examples=25, **REQUIRED_OPTIONS.get(name, {}))
+
+
+def test_the_obvious_call_for_negative_subsampling_passes() -> None:
+    check_strategy("negative_subsampling", neg_ratio=0.5)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"neg_ratio": 0.3, "negative_label": -7},
+        {"neg_ratio": 0.9, "negative_label": 255, "cycle": True},
+        {"neg_per_pos": 0.5},
+    ],
+)
+def test_negative_subsampling_declares_labels_holding_its_negative_label(
+    options: dict[str, object],
+) -> None:
+    check_strategy("negative_subsampling", max_examples=20, **options)
+
+
+@pytest.mark.parametrize("options", [{"m": 3}, {"m": 4, "replacement": True}, {"m": 1}])
+def test_m_per_class_declares_its_labels_and_batch_sizes(options: dict[str, object]) -> None:
+    check_strategy("m_per_class", max_examples=15, **options)
+
+
+def test_class_weighted_with_a_weight_mapping_declares_exactly_those_classes() -> None:
+    check_strategy(
+        "class_weighted",
+        max_examples=15,
+        class_weights={-3: 0.0, 5: 2.0, 1000: 1.0},
+        replacement=st.booleans(),
     )

@@ -9,12 +9,14 @@ import subprocess
 import sys
 import textwrap
 import threading
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import FailedHealthCheck
 
 import samplekit
 from samplekit import ConfigError, UnknownStrategyError
@@ -288,6 +290,123 @@ def test_a_strategy_refusing_everything_is_a_clear_error():
         check_strategy(NeedsTwoClasses, labels=labels(max_classes=1), max_examples=10)
 
 
+class RefusesMost(Shuffle):
+    """Refuses every label array whose size is not a multiple of 16."""
+
+    name = "refuses_most"
+
+    def __init__(self, labels: torch.Tensor, options: samplekit.Options) -> None:
+        super().__init__(labels, options)
+        if labels.numel() % 16:
+            msg = f"wants a multiple of 16 labels, got {labels.numel()}"
+            raise samplekit.LabelsError(msg)
+
+
+def test_a_strategy_refusing_most_inputs_is_a_config_error_naming_the_fix() -> None:
+    derandomized = settings(derandomize=True, database=None, deadline=None)
+    with pytest.raises(ConfigError) as info:
+        check_strategy(RefusesMost, max_examples=40, settings=derandomized)
+    message = str(info.value)
+    assert "refused most generated inputs" in message
+    assert "wants a multiple of 16 labels" in message  # the last refusal
+    assert "example_labels" in message
+    assert "labels=" in message
+    assert not isinstance(info.value.__cause__, FailedHealthCheck)
+
+
+class Tagged(Shuffle):
+    """Needs a sample labelled ``tag`` and one labelled ``tag + 1``, nothing else."""
+
+    name = "tagged"
+    seen: ClassVar[list[object]] = []
+
+    class Options(samplekit.Options):
+        tag: int = 7
+
+    def __init__(self, labels: torch.Tensor, options: Any) -> None:
+        super().__init__(labels, options)
+        if set(labels.tolist()) != {options.tag, options.tag + 1}:
+            msg = f"needs exactly labels {options.tag} and {options.tag + 1}"
+            raise samplekit.LabelsError(msg)
+
+    @classmethod
+    def example_labels(cls, options: Any) -> st.SearchStrategy[Any]:
+        cls.seen.append(options)
+        return labels(values=[options.tag, options.tag + 1], min_classes=2)
+
+
+def test_check_strategy_draws_the_labels_a_strategy_declares() -> None:
+    Tagged.seen.clear()
+    check_strategy(Tagged, tag=st.integers(-300, 300), max_examples=15, permutation=True)
+    assert Tagged.seen
+    assert all(isinstance(options, Tagged.Options) for options in Tagged.seen)
+    assert len({options.tag for options in Tagged.seen}) > 1  # called per drawn options
+
+
+class EvenBatches(Shuffle):
+    """Refuses odd batch sizes and declares even ones."""
+
+    name = "even_batches"
+
+    def check_batch_size(self, batch_size: int) -> None:
+        if batch_size % 2:
+            msg = f"batch_size must be even, got {batch_size}"
+            raise ConfigError(msg)
+
+    @classmethod
+    def example_batch_sizes(cls, options: Any) -> st.SearchStrategy[int]:
+        return st.integers(1, 50).map(lambda half: 2 * half)
+
+
+def test_check_strategy_draws_the_batch_sizes_a_strategy_declares() -> None:
+    check_strategy(EvenBatches, labels=SMALL, max_examples=15)
+    with pytest.raises(ConfigError, match=r"refused (every|most) generated input"):
+        check_strategy(
+            EvenBatches,
+            labels=SMALL,
+            batch_sizes=st.integers(0, 200).map(lambda n: 2 * n + 1),
+            max_examples=10,
+        )
+
+
+class BadDeclaration(Shuffle):
+    name = "bad_declaration"
+
+    @classmethod
+    def example_labels(cls, options: Any) -> st.SearchStrategy[Any]:
+        msg = "declaration exploded"
+        raise RuntimeError(msg)
+
+
+class NotAStrategyDeclaration(Shuffle):
+    name = "not_a_strategy_declaration"
+
+    @classmethod
+    def example_labels(cls, options: Any) -> Any:
+        return [0, 1, 2]
+
+
+def test_explicit_labels_replace_the_declaration() -> None:
+    check_strategy(BadDeclaration, labels=SMALL, max_examples=5)
+
+
+@pytest.mark.parametrize(
+    ("strategy", "match"),
+    [
+        (BadDeclaration, r"BadDeclaration.example_labels\(.*\) raised RuntimeError"),
+        (NotAStrategyDeclaration, "must return a hypothesis SearchStrategy.*returned list"),
+    ],
+)
+def test_a_broken_declaration_is_a_config_error(strategy: type[Shuffle], match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        check_strategy(strategy, max_examples=5)
+
+
+def test_a_strategy_declaring_nothing_draws_the_default_labels() -> None:
+    assert repr(Shuffle.example_labels(Shuffle.Options())) == repr(labels())
+    assert repr(Shuffle.example_batch_sizes(Shuffle.Options())) == repr(batch_sizes())
+
+
 # --- bad kit arguments ----------------------------------------------------------------------------
 
 
@@ -395,6 +514,38 @@ def test_labels_refuse_bad_arguments(kwargs, match):
         labels(**kwargs)
 
 
+@settings(max_examples=40)
+@given(labels(required=[-4, 200], max_classes=5, dtypes=[torch.int8, torch.int16, list]))
+def test_labels_hold_every_required_value(y: Any) -> None:
+    assert not (isinstance(y, torch.Tensor) and y.dtype == torch.int8)
+    present = {int(v) for v in y}
+    assert {-4, 200} <= present
+    assert 2 <= len(present) <= 5
+
+
+@settings(max_examples=30)
+@given(labels(required=[3], values=[1, 2, 3], min_per_class=2))
+def test_labels_required_among_fixed_values(y: Any) -> None:
+    present = [int(v) for v in y]
+    assert present.count(3) >= 2
+    assert set(present) <= {1, 2, 3}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"required": [5], "values": [0, 1]}, "not among values"),
+        ({"required": [0, 1, 2], "max_classes": 2}, "max_classes >= 3"),
+        ({"required": ["0"]}, "must hold integers"),
+        ({"required": 0}, "sequence of integers"),
+        ({"required": [-1], "dtypes": [torch.uint8]}, "no dtype"),
+    ],
+)
+def test_labels_refuse_bad_required_values(kwargs: dict[str, Any], match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        labels(**kwargs)
+
+
 # --- packaging: the extra, the pytest plugin ------------------------------------------------------
 
 
@@ -423,6 +574,23 @@ def test_import_samplekit_does_not_import_hypothesis_and_the_kit_names_the_extra
     )
     assert result.returncode == 0, result.stderr
     assert 'pip install "samplekit[testing]"' in result.stdout
+
+
+def test_strategies_and_their_declarations_do_not_import_hypothesis() -> None:
+    result = run_python(
+        """
+        import sys
+        import samplekit
+        for name in samplekit.available_strategies():
+            cls = samplekit.get_strategy(name)
+            assert callable(cls.example_labels), name
+        sampler = samplekit.EpochBatchSampler([0, 1] * 8, "negative_subsampling", batch_size=4,
+                                              neg_ratio=0.5)
+        list(sampler)
+        assert "hypothesis" not in sys.modules, "declaring example labels imported hypothesis"
+        """
+    )
+    assert result.returncode == 0, result.stderr
 
 
 def test_pytest_plugin_registers_the_profile_only_when_asked(tmp_path):

@@ -12,7 +12,10 @@ from samplekit.errors import ConfigError
 from samplekit.hookspecs import Register, hookimpl
 
 if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
+
     from samplekit.strategy import EpochContext
+    from samplekit.testing import LabelArray
 
 __all__ = ["ClassWeighted"]
 
@@ -59,6 +62,16 @@ class ClassWeighted(samplekit.Strategy):
         replacement: bool = Field(True, description="Draw with replacement.")
 
     options: ClassWeighted.Options
+
+    @classmethod
+    def example_labels(cls, options: ClassWeighted.Options) -> SearchStrategy[LabelArray]:
+        """Labels `samplekit.testing.check_strategy` draws: with a mapping, exactly its classes."""
+        from samplekit.testing import labels
+
+        weights = options.class_weights
+        if weights == "balanced":
+            return labels()
+        return labels(values=sorted(weights), min_classes=len(weights), max_classes=len(weights))
 
     def __init__(self, labels: torch.Tensor, options: ClassWeighted.Options) -> None:
         super().__init__(labels, options)

@@ -15,7 +15,10 @@ from samplekit.labels import where
 from samplekit.rng import choice_without_replacement, generator
 
 if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
+
     from samplekit.strategy import EpochContext
+    from samplekit.testing import LabelArray
 
 __all__ = ["NegativeSubsampling"]
 
@@ -80,6 +83,13 @@ class NegativeSubsampling(samplekit.Strategy):
             return self
 
     options: NegativeSubsampling.Options
+
+    @classmethod
+    def example_labels(cls, options: NegativeSubsampling.Options) -> SearchStrategy[LabelArray]:
+        """Labels `samplekit.testing.check_strategy` draws: negatives and at least one positive."""
+        from samplekit.testing import labels
+
+        return labels(required=[options.negative_label], min_classes=2)
 
     def __init__(self, labels: torch.Tensor, options: NegativeSubsampling.Options) -> None:
         super().__init__(labels, options)

@@ -10,7 +10,10 @@ import samplekit
 from samplekit.hookspecs import Register, hookimpl
 
 if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
+
     from samplekit.strategy import EpochContext
+    from samplekit.testing import LabelArray
 
 __all__ = ["Stratified"]
 
@@ -42,6 +45,13 @@ class Stratified(samplekit.Strategy):
 
     class Options(samplekit.Options):
         """``stratified`` takes no options: class shares come from the labels."""
+
+    @classmethod
+    def example_labels(cls, options: Stratified.Options) -> SearchStrategy[LabelArray]:
+        """Labels `samplekit.testing.check_strategy` draws: any, as every label array is served."""
+        from samplekit.testing import labels
+
+        return labels()
 
     def __init__(self, labels: torch.Tensor, options: Stratified.Options) -> None:
         super().__init__(labels, options)

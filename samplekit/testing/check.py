@@ -26,7 +26,7 @@ from samplekit.errors import ConfigError, LabelsError, StrategyOutputError
 from samplekit.registry import get_strategy, validate_strategy_class
 from samplekit.rng import generator
 from samplekit.sampler import EpochBatchSampler
-from samplekit.strategy import EpochContext, Strategy
+from samplekit.strategy import EpochContext, Options, Strategy
 from samplekit.testing import strategies as kit
 
 if TYPE_CHECKING:
@@ -153,8 +153,8 @@ def check_strategy(
         )
     run = _Run(
         cls,
-        labels=kit.labels() if labels is None else labels,
-        batch_sizes=kit.batch_sizes() if batch_sizes is None else batch_sizes,
+        labels=labels,
+        batch_sizes=batch_sizes,
         options=all_options,
         fixed=option_values,
         claims=(without_replacement, permutation, varies_between_epochs),
@@ -178,15 +178,21 @@ def check_strategy(
             f"the strategy is not a pure function of its inputs)"
         )
         raise StrategyContractError(found.strategy, found.claim, detail, found.inputs) from exc
-    except (Unsatisfiable, FailedHealthCheck) as exc:
-        if run.examples:
+    except (Unsatisfiable, FailedHealthCheck):
+        # Hypothesis gives up when most inputs are rejected (its filter_too_much health check,
+        # or no valid input at all); when the rejections are the strategy's refusals, say how
+        # to give it inputs it serves instead.
+        if run.refused <= run.examples:
             raise
+        which = "every generated input" if not run.examples else "most generated inputs"
         msg = (
-            f"check_strategy: {cls.name!r} refused every generated input at construction "
-            f"(last refusal: {run.last_refusal}); pass labels=, batch_sizes= or options it "
-            f"accepts"
+            f"check_strategy: {cls.name!r} refused {which} at construction "
+            f"({run.refused} refused, {run.examples} accepted; last refusal: "
+            f"{run.last_refusal}); declare the labels and batch sizes it serves with the "
+            f"classmethods example_labels and example_batch_sizes of {cls.__qualname__} (see "
+            f"samplekit.Strategy), or pass labels=, batch_sizes= or options it accepts"
         )
-        raise ConfigError(msg) from exc
+        raise ConfigError(msg) from None
 
 
 def _contract_error(exc: BaseException) -> StrategyContractError | None:
@@ -249,8 +255,8 @@ class _Run:
         self,
         cls: type[Strategy],
         *,
-        labels: st.SearchStrategy[Any],
-        batch_sizes: st.SearchStrategy[int],
+        labels: st.SearchStrategy[Any] | None,
+        batch_sizes: st.SearchStrategy[int] | None,
         options: st.SearchStrategy[Mapping[str, Any]] | None,
         fixed: Mapping[str, Any],
         claims: tuple[bool, bool, bool],
@@ -264,6 +270,7 @@ class _Run:
         self.without_replacement, self.permutation, self.varies = claims
         self.invalid = invalid
         self.examples = 0
+        self.refused = 0
         self.last_refusal = "none"
         self.inputs = ""
 
@@ -272,17 +279,52 @@ class _Run:
         raise StrategyContractError(self.cls.name, claim, detail, self.inputs)
 
     def refuse(self, exc: Exception) -> NoReturn:
-        self.last_refusal = f"{type(exc).__name__}: {exc}"
+        self.refused += 1
+        text = str(exc)
+        self.last_refusal = f"{type(exc).__name__}: {text[:500]}{'...' if len(text) > 500 else ''}"
         hypothesis.reject()
+
+    def declared(self, what: str, options: Options) -> st.SearchStrategy[Any]:
+        """The strategy's own ``example_labels`` or ``example_batch_sizes`` for ``options``."""
+        method = getattr(self.cls, what)
+        try:
+            declared: object = method(options)
+        except Exception as exc:
+            msg = (
+                f"check_strategy: {self.cls.__qualname__}.{what}({options!r}) raised "
+                f"{type(exc).__name__}: {exc}; fix the declaration or pass "
+                f"{'labels' if what == 'example_labels' else 'batch_sizes'}="
+            )
+            raise ConfigError(msg) from exc
+        if not isinstance(declared, st.SearchStrategy):
+            msg = (
+                f"check_strategy: {self.cls.__qualname__}.{what}() must return a hypothesis "
+                f"SearchStrategy (e.g. samplekit.testing.labels(...)), but returned "
+                f"{type(declared).__name__}"
+            )
+            raise ConfigError(msg)
+        return declared
 
     def example(self, data: st.DataObject) -> None:
         """Draw one example and check every claim on it."""
-        labels = data.draw(self.labels, label="labels")
-        batch_size = data.draw(self.batch_sizes, label="batch_size")
+        options = dict(self.fixed if self.options is None else data.draw(self.options, "options"))
+        try:
+            strategy = StrategyConfig.resolve(self.cls, options)
+        except ConfigError as exc:  # a drawn option combination the Options model refuses
+            self.refuse(exc)
+        labels = data.draw(
+            self.declared("example_labels", strategy.options) if self.labels is None
+            else self.labels,
+            label="labels",
+        )  # fmt: skip
+        batch_size = data.draw(
+            self.declared("example_batch_sizes", strategy.options) if self.batch_sizes is None
+            else self.batch_sizes,
+            label="batch_size",
+        )  # fmt: skip
         seed = data.draw(kit.seeds(), label="seed")
         epoch = data.draw(kit.epochs(), label="epoch")
         drop_last = data.draw(st.booleans(), label="drop_last")
-        options = dict(self.fixed if self.options is None else data.draw(self.options, "options"))
         size = len(labels) if hasattr(labels, "__len__") else "?"
         self.inputs = (
             f"{size} labels ({type(labels).__name__}), batch_size={batch_size}, seed={seed}, "
@@ -291,13 +333,13 @@ class _Run:
         try:
             config = validate_config(
                 {
-                    "strategy": StrategyConfig.resolve(self.cls, options),
+                    "strategy": strategy,
                     "batch_size": batch_size,
                     "seed": seed,
                     "drop_last": drop_last,
                 }
             )
-        except ConfigError as exc:  # a drawn option combination the Options model refuses
+        except ConfigError as exc:  # a drawn batch size the sampler's config refuses
             self.refuse(exc)
         with _restored_global_rng():
             _seed_globals(_PROBE_SEEDS[0])

@@ -107,11 +107,13 @@ def labels(
     dtypes: Sequence[Any] | None = None,
     skewed: bool = True,
     min_per_class: int = 1,
+    required: Sequence[int] = (),
 ) -> st.SearchStrategy[LabelArray]:
     r"""Label arrays: skewed class shares, arbitrary integer values, several containers.
 
     Each example picks a size, a number of classes, the class values (any integers the container
-    holds, negative and large ones included, unless ``values`` fixes them), each class's share
+    holds, negative and large ones included, unless ``values`` fixes them; every ``required``
+    value among them), each class's share
     (up to about 1000 times another's when ``skewed``), shuffles the samples and returns them as
     one of ``dtypes``. Small sizes are drawn about half of the time and shrink towards one class.
 
@@ -127,6 +129,9 @@ def labels(
             every value of ``values`` are used.
         skewed: draw very unequal class shares; ``False`` gives near-equal shares.
         min_per_class: fewest samples of each present class.
+        required: class values present in every example (each with at least
+            ``min_per_class`` samples), e.g. ``[0]`` for a strategy that needs its negatives;
+            the other classes are drawn as usual. Raises ``min_classes`` to ``len(required)``.
 
     Returns:
         A ``SearchStrategy`` of torch tensors, numpy arrays and lists (`LabelArray`).
@@ -142,6 +147,14 @@ def labels(
         ("min_per_class", min_per_class),
     ):
         _positive(name, value)
+    needed = _required(required, values)
+    if max_classes < len(needed):
+        msg = (
+            f"labels: required={needed!r} needs max_classes >= {len(needed)}, but got "
+            f"max_classes={max_classes}; raise max_classes"
+        )
+        raise ConfigError(msg)
+    min_classes = max(min_classes, len(needed))
     if max_size < min_size:
         msg = f"labels: max_size={max_size} is below min_size={min_size}; raise max_size"
         raise ConfigError(msg)
@@ -172,12 +185,13 @@ def labels(
         raise ConfigError(msg)
     kinds = list(DEFAULT_DTYPES if dtypes is None else dtypes)
     ranges = [(kind, _value_range(kind)) for kind in kinds]
-    if fixed is not None:
-        low, high = min(fixed), max(fixed)
+    pinned = fixed if fixed is not None else needed
+    if pinned:
+        low, high = min(pinned), max(pinned)
         ranges = [(k, r) for k, r in ranges if r[0] <= low and high <= r[1]]
     if not ranges:
         msg = (
-            f"labels: no dtype in {kinds!r} holds every value of {fixed!r}; add a wider dtype "
+            f"labels: no dtype in {kinds!r} holds every value of {pinned!r}; add a wider dtype "
             f"such as torch.int64 or list"
         )
         raise ConfigError(msg)
@@ -190,7 +204,31 @@ def labels(
         ranges=ranges,
         skewed=skewed,
         min_per_class=min_per_class,
+        required=needed,
     )
+
+
+def _required(required: Sequence[int], values: Sequence[int] | None) -> list[int]:
+    given: object = required  # checked at runtime: callers may pass anything
+    if isinstance(given, (str, bytes)) or not hasattr(given, "__iter__"):
+        msg = f"labels: required must be a sequence of integers, such as [0], but got {given!r}"
+        raise ConfigError(msg)
+    needed: list[int] = []
+    for value in required:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            msg = f"labels: required must hold integers, but holds {value!r}"
+            raise ConfigError(msg)
+        if int(value) not in needed:
+            needed.append(int(value))
+    if values is not None:
+        missing = [v for v in needed if v not in {int(x) for x in values}]
+        if missing:
+            msg = (
+                f"labels: required values {missing} are not among values={list(values)!r}; "
+                f"add them to values"
+            )
+            raise ConfigError(msg)
+    return needed
 
 
 @st.composite
@@ -205,15 +243,21 @@ def _draw_labels(
     ranges: list[tuple[Any, tuple[int, int]]],
     skewed: bool,
     min_per_class: int,
+    required: list[int],
 ) -> LabelArray:
     small = min(max_size, max(min_size, _SMALL))
     n = draw(st.integers(min_size, small) | st.integers(min_size, max_size), label="size")
     k = draw(st.integers(min_classes, min(max_classes, n // min_per_class)), label="classes")
     kind, (low, high) = draw(st.sampled_from(ranges), label="dtype")
-    if values is not None:
-        chosen = draw(st.lists(st.sampled_from(values), min_size=k, max_size=k, unique=True))
-    else:
-        chosen = draw(st.lists(st.integers(low, high), min_size=k, max_size=k, unique=True))
+    rest_k = k - len(required)
+    others: list[int] = []
+    if rest_k and values is not None:
+        pool = st.sampled_from([v for v in values if v not in required])
+        others = draw(st.lists(pool, min_size=rest_k, max_size=rest_k, unique=True))
+    elif rest_k:
+        fresh = st.integers(low, high).filter(lambda v: v not in required)
+        others = draw(st.lists(fresh, min_size=rest_k, max_size=rest_k, unique=True))
+    chosen = required + others
     # Skewed shares differ up to 2**10 times.
     weights = [2 ** draw(st.integers(0, 10)) for _ in range(k)] if skewed else [1] * k
     rest = n - k * min_per_class

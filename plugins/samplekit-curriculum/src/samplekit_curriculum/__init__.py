@@ -29,8 +29,11 @@ from samplekit.labels import where
 from samplekit.rng import choice_without_replacement
 
 if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
+
     from samplekit.hookspecs import Register
     from samplekit.strategy import EpochContext
+    from samplekit.testing import LabelArray
 
 __all__ = ["CurriculumNegatives", "samplekit_register_strategies"]
 __version__ = "0.1.0"
@@ -94,6 +97,13 @@ class CurriculumNegatives(samplekit.Strategy):
         )
 
     options: CurriculumNegatives.Options
+
+    @classmethod
+    def example_labels(cls, options: CurriculumNegatives.Options) -> SearchStrategy[LabelArray]:
+        """Labels `samplekit.testing.check_strategy` draws: negatives and at least one positive."""
+        from samplekit.testing import labels
+
+        return labels(required=[options.negative_label], min_classes=2)
 
     def __init__(self, labels: torch.Tensor, options: CurriculumNegatives.Options) -> None:
         super().__init__(labels, options)

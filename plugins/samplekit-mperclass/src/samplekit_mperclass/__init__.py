@@ -24,8 +24,11 @@ import samplekit
 from samplekit.errors import ConfigError, LabelsError
 
 if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
+
     from samplekit.hookspecs import Register
     from samplekit.strategy import EpochContext
+    from samplekit.testing import LabelArray
 
 __all__ = ["MPerClass", "samplekit_register_strategies"]
 __version__ = "0.1.0"
@@ -81,6 +84,21 @@ class MPerClass(samplekit.Strategy):
         )
 
     options: MPerClass.Options
+
+    @classmethod
+    def example_labels(cls, options: MPerClass.Options) -> SearchStrategy[LabelArray]:
+        """Labels `samplekit.testing.check_strategy` draws: 4+ classes, m samples each if needed."""
+        from samplekit.testing import labels
+
+        per_class = 1 if options.replacement else options.m
+        return labels(min_classes=4, min_per_class=per_class, max_size=max(2000, 8 * per_class))
+
+    @classmethod
+    def example_batch_sizes(cls, options: MPerClass.Options) -> SearchStrategy[int]:
+        """Batch sizes `samplekit.testing.check_strategy` draws: 1 to 4 classes of m samples."""
+        from hypothesis import strategies as st
+
+        return st.integers(1, 4).map(lambda classes: classes * options.m)
 
     def __init__(self, labels: torch.Tensor, options: MPerClass.Options) -> None:
         super().__init__(labels, options)

@@ -11,8 +11,11 @@ import samplekit
 from samplekit import LabelsError
 
 if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
+
     from samplekit import EpochContext
     from samplekit.hookspecs import Register
+    from samplekit.testing import LabelArray
 
 
 class Undersample(samplekit.Strategy):
@@ -33,6 +36,14 @@ class Undersample(samplekit.Strategy):
         )
 
     options: Undersample.Options
+
+    # What check_strategy draws by default: classes of at least per_class samples.
+    @classmethod
+    def example_labels(cls, options: Undersample.Options) -> SearchStrategy[LabelArray]:
+        """Labels `samplekit.testing.check_strategy` draws: per_class samples in every class."""
+        from samplekit.testing import labels
+
+        return labels(min_per_class=options.per_class or 1)
 
     def __init__(self, labels: torch.Tensor, options: Undersample.Options) -> None:
         super().__init__(labels, options)
