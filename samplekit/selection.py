@@ -9,7 +9,7 @@ Examples:
     >>> from samplekit import EpochBatchSampler
     >>> from samplekit.selection import select
     >>> sampler = EpochBatchSampler([0, 1] * 5, "stratified", batch_size=2)
-    >>> order = select(sampler.strategy, sampler.context(0), num_samples=10)
+    >>> order = select(sampler.strategy, sampler.epoch_context(0), num_samples=10)
     >>> sorted(order.tolist())
     [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
 """
