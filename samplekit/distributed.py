@@ -1,22 +1,7 @@
-"""Sharding an epoch's batches over ``torch.distributed`` ranks, and checking ranks agree.
+"""``torch.distributed`` for the sampler: this process's rank, and checking ranks agree.
 
-Every rank computes the same global epoch from the shared seed, cuts it into batches, and takes
-every ``world_size``-th whole batch starting at its rank, so a batch keeps the strategy's
-composition on every rank. All ranks yield the same number of batches:
-
-- ``drop_last=False``: the batch count is rounded up to a multiple of ``world_size`` by repeating
-  batches from the start of the epoch (as ``DistributedSampler`` repeats samples);
-- ``drop_last=True``: the smaller last batch and then the batches beyond the last multiple of
-  ``world_size`` are dropped.
-
-Examples:
-    >>> from samplekit.distributed import rank_batch_ids
-    >>> rank_batch_ids(5, rank=0, world_size=2, drop_last=False)   # batch 0 repeats as padding
-    [0, 2, 4]
-    >>> rank_batch_ids(5, rank=1, world_size=2, drop_last=False)
-    [1, 3, 0]
-    >>> rank_batch_ids(5, rank=1, world_size=2, drop_last=True)
-    [1, 3]
+Which batches each rank yields is `samplekit.sharding`'s job; this module only talks to
+``torch.distributed``.
 """
 
 from __future__ import annotations
@@ -30,13 +15,7 @@ from samplekit.errors import ConfigError, DesyncError
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = [
-    "check_in_sync",
-    "in_default_group",
-    "rank_batch_count",
-    "rank_batch_ids",
-    "resolve_rank",
-]
+__all__ = ["check_in_sync", "in_default_group", "resolve_rank"]
 
 
 def _initialised() -> bool:
@@ -83,21 +62,6 @@ def resolve_rank(rank: int | None, world_size: int | None) -> tuple[int, int]:
             )
             raise ConfigError(msg)
     return rank, world_size
-
-
-def rank_batch_count(global_batches: int, world_size: int, *, drop_last: bool) -> int:
-    """How many batches each rank yields when the epoch has ``global_batches`` batches."""
-    if drop_last:
-        return global_batches // world_size
-    return -(-global_batches // world_size)
-
-
-def rank_batch_ids(
-    global_batches: int, *, rank: int, world_size: int, drop_last: bool
-) -> list[int]:
-    """The global batch numbers rank ``rank`` yields, in order (padding wraps to the start)."""
-    count = rank_batch_count(global_batches, world_size, drop_last=drop_last)
-    return [(rank + step * world_size) % global_batches for step in range(count)]
 
 
 def in_default_group(rank: int, world_size: int) -> bool:

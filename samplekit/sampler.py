@@ -3,31 +3,26 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import operator
-import threading
-from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from torch.utils.data import Sampler
 
-from samplekit import distributed, selection
+from samplekit import distributed, selection, sharding
+from samplekit.batching import FixedSize, cut
 from samplekit.config import SamplerConfig, StrategyConfig, validate_config
-from samplekit.errors import ConfigError, StaleIteratorError
+from samplekit.cursor import Cursor
+from samplekit.errors import ConfigError
 from samplekit.labels import as_label_tensor
+from samplekit.prefetch import Prefetcher
 from samplekit.rng import generator
-from samplekit.state import (
-    MAX_EPOCH,
-    STATE_VERSION,
-    check_state,
-    digest,
-    labels_digest,
-    shown,
-)
+from samplekit.state import MAX_EPOCH, STATE_VERSION, check_state, digest, labels_digest, shown
 from samplekit.strategy import EpochContext
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping
 
     import torch
     from typing_extensions import Self
@@ -35,10 +30,6 @@ if TYPE_CHECKING:
     from samplekit.strategy import Strategy
 
 __all__ = ["EpochBatchSampler"]
-
-# Batches are turned into Python lists this many indices at a time: the first batch does not wait
-# for the whole epoch's conversion, and the conversion stays vectorised.
-_CHUNK = 1 << 16
 
 
 class EpochBatchSampler(Sampler[list[int]]):
@@ -160,11 +151,8 @@ class EpochBatchSampler(Sampler[list[int]]):
             self._labels, config.strategy.options
         )
         self._strategy.check_batch_size(config.batch_size)
-        self._epoch = 0
-        self._position = 0  # batches of the current epoch already yielded (or to skip)
-        self._pinned = False  # set_epoch chose the epoch of the next iteration
-        self._owner: object | None = None  # the one iteration allowed to move the position
-        self._resumed = False  # the position comes from load_state_dict, no iteration since
+        self._batcher = FixedSize(config.batch_size, config.drop_last)
+        self._cursor = Cursor()
         self._fingerprint = {
             "config": config.model_dump(mode="json"),
             "labels": {"count": int(self._labels.numel()), "digest": labels_digest(self._labels)},
@@ -177,7 +165,7 @@ class EpochBatchSampler(Sampler[list[int]]):
                     "labels": self._fingerprint["labels"]["digest"],
                 }
             )
-        self._prefetch = _Prefetcher(self.epoch_indices) if prefetch else None
+        self._prefetch = Prefetcher(self.epoch_indices) if prefetch else None
 
     @property
     def config(self) -> SamplerConfig:
@@ -228,19 +216,7 @@ class EpochBatchSampler(Sampler[list[int]]):
         the sampler while the training loop is still in the epoch. The next iteration then goes
         on with the next epoch, unless `set_epoch` asked for this one again.
         """
-        return self._epoch
-
-    def _upcoming(self) -> tuple[int, int]:
-        """The epoch and position the next iteration starts from.
-
-        An epoch whose last batch was handed out is over even if that iteration was not run to
-        its end (Lightning stops after ``len(loader)`` batches): the next one follows, unless
-        `set_epoch` asked for this epoch again (a loop resuming a checkpoint taken at its end).
-        """
-        epoch, position = self._epoch, self._position
-        if not self._pinned and position > 0 and position >= self.num_batches(epoch):
-            return epoch + 1, 0
-        return epoch, position
+        return self._cursor.epoch
 
     def set_epoch(self, epoch: int) -> None:
         """Make the next iteration produce epoch ``epoch`` (for exact reproducibility).
@@ -272,22 +248,19 @@ class EpochBatchSampler(Sampler[list[int]]):
                 f"({type(epoch).__name__})"
             )
             raise ConfigError(msg)
-        if not (self._resumed and value == self._epoch):
-            self._position, self._resumed = 0, False
-        self._epoch, self._pinned, self._owner = value, True, None
+        self._cursor.set_epoch(value)
 
     def _global_batches(self, epoch: int) -> int:
-        n = selection.epoch_length(self._strategy, epoch)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        return self._batcher.count(selection.epoch_length(self._strategy, epoch))
 
     def num_batches(self, epoch: int) -> int:
         """How many batches this rank yields in epoch ``epoch``, computed without sampling it."""
-        return distributed.rank_batch_count(
+        return sharding.rank_batch_count(
             self._global_batches(epoch), self._world_size, drop_last=self.drop_last
         )
 
     def __len__(self) -> int:
-        return self.num_batches(self._epoch)
+        return self.num_batches(self._cursor.epoch)
 
     def epoch_context(self, epoch: int) -> EpochContext:
         """The context the strategy gets to build epoch ``epoch`` (a fresh generator each call)."""
@@ -318,47 +291,23 @@ class EpochBatchSampler(Sampler[list[int]]):
     def _batches(
         self, epoch: int, start: int, indices_of: Callable[[int], torch.Tensor]
     ) -> Iterator[list[int]]:
-        size = self.batch_size
-        n_global = self._global_batches(epoch)
-        ids: Sequence[int] = range(start, n_global)
-        if self._world_size > 1:
-            ids = distributed.rank_batch_ids(
-                n_global, rank=self._rank, world_size=self._world_size, drop_last=self.drop_last
-            )[start:]
-        if not ids:
-            return
-        indices = indices_of(epoch)
-        per_chunk = max(1, _CHUNK // size)
-        for offset in range(0, len(ids), per_chunk):
-            chosen = ids[offset : offset + per_chunk]
-            if isinstance(chosen, range) and chosen.step == 1:  # one slice, no gather
-                flat: list[int] = indices[chosen.start * size : chosen.stop * size].tolist()
-                for at in range(0, len(flat), size):
-                    yield flat[at : at + size]
-            else:
-                for batch in chosen:
-                    yield indices[batch * size : (batch + 1) * size].tolist()
+        ids = sharding.rank_batch_ids(
+            self._global_batches(epoch),
+            rank=self._rank,
+            world_size=self._world_size,
+            drop_last=self.drop_last,
+        )[start:]
+        if ids:
+            yield from cut(self._batcher, indices_of(epoch), ids)
 
     def __iter__(self) -> Iterator[list[int]]:
-        # Runs from the first next(): the iteration that starts last owns the position, and one
-        # that was superseded (by a newer iteration, set_epoch or load_state_dict) never moves
-        # it again. The epoch is left as it is at the end: DataLoader workers take the last
-        # batch while the loop is still in the epoch, so len() must stay this epoch's.
-        token = object()
-        epoch, position = self._upcoming()
-        self._epoch, self._position, self._pinned = epoch, position, False
-        self._owner, self._resumed = token, False
-        for batch in self._batches(epoch, position, self._indices_for_iteration):
-            if self._owner is not token:
-                msg = (
-                    f"this iteration of epoch {epoch} was superseded after {position} batches: "
-                    f"a newer iteration of the same sampler started, or set_epoch or "
-                    f"load_state_dict was called. A sampler feeds one loop at a time; call "
-                    f"set_epoch before iterating"
-                )
-                raise StaleIteratorError(msg)
-            position += 1
-            self._position = position
+        # Runs from the first next(): the iteration that begins last owns the cursor (see
+        # samplekit.cursor), and one that was superseded raises instead of moving it.
+        token = self._cursor.begin(self.num_batches)
+        for batch in self._batches(
+            self._cursor.epoch, self._cursor.position, self._indices_for_iteration
+        ):
+            self._cursor.step(token)
             yield batch
 
     def _indices_for_iteration(self, epoch: int) -> torch.Tensor:
@@ -388,8 +337,8 @@ class EpochBatchSampler(Sampler[list[int]]):
         """
         return {
             "version": STATE_VERSION,
-            "epoch": self._epoch,
-            "position": self._position,
+            "epoch": self._cursor.epoch,
+            "position": self._cursor.position,
             "world_size": self._world_size,
             **self._fingerprint,
         }
@@ -402,75 +351,24 @@ class EpochBatchSampler(Sampler[list[int]]):
                 (naming what differs), or is malformed.
         """
         expected = {**self._fingerprint, "world_size": self._world_size}
-        epoch, self._position = check_state(state, expected, self.num_batches)
-        # set_epoch before loading (StatefulDataLoader loads when its iterator starts) still
-        # holds when it named the checkpoint's epoch.
-        self._pinned = self._pinned and epoch == self._epoch
-        self._epoch, self._owner, self._resumed = epoch, None, True
+        self._cursor.load(*check_state(state, expected, self.num_batches))
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_prefetch"] = self._prefetch is not None  # threads do not pickle: start afresh
-        state["_owner"] = None  # an iteration does not travel with a copy
+        state["_cursor"] = copy.copy(self._cursor)
+        state["_cursor"].release()  # an iteration does not travel with a copy
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         prefetch = state.pop("_prefetch")
         self.__dict__.update(state)
-        self._prefetch = _Prefetcher(self.epoch_indices) if prefetch else None
+        self._prefetch = Prefetcher(self.epoch_indices) if prefetch else None
 
     def __repr__(self) -> str:
         strategy = self._config.strategy.model_dump(mode="json")  # as from_config takes it
         return (
             f"{type(self).__name__}(strategy={strategy!r}, "
             f"batch_size={self.batch_size}, seed={self.seed}, drop_last={self.drop_last}, "
-            f"num_samples={self._labels.numel()}, epoch={self._epoch})"
+            f"num_samples={self._labels.numel()}, epoch={self._cursor.epoch})"
         )
-
-
-class _Prefetcher:
-    """Prepares the next epoch's indices in a background thread, one epoch at most.
-
-    ``take(epoch)`` hands over the prepared epoch when it is the one asked for, and otherwise
-    computes it in the caller, leaving the prepared one in place (a loop stopped mid-epoch
-    replays that epoch first, then wants the prepared one). ``start(epoch)`` does nothing while
-    ``epoch`` is prepared or under way, or while another epoch is still being prepared: a
-    sampler never has more than one thread and one spare epoch.
-
-    The thread is not a daemon: at interpreter exit Python waits for an epoch in flight rather
-    than tearing torch down underneath it.
-    """
-
-    def __init__(self, compute: Callable[[int], torch.Tensor]) -> None:
-        self._compute = compute
-        self._lock = threading.Lock()
-        self._pending: tuple[int, Future[torch.Tensor]] | None = None
-
-    def start(self, epoch: int) -> None:
-        with self._lock:
-            pending = self._pending
-            if pending is not None and (pending[0] == epoch or not pending[1].done()):
-                return
-            future: Future[torch.Tensor] = Future()
-            self._pending = (epoch, future)
-        thread = threading.Thread(
-            target=self._run, args=(epoch, future), name="samplekit-prefetch", daemon=False
-        )
-        thread.start()
-
-    def _run(self, epoch: int, future: Future[torch.Tensor]) -> None:
-        try:
-            future.set_result(self._compute(epoch))
-        except BaseException as exc:  # handed to the consumer by take()
-            future.set_exception(exc)
-
-    def take(self, epoch: int) -> torch.Tensor:
-        with self._lock:
-            pending = self._pending
-            if pending is not None and pending[0] == epoch:
-                self._pending = None
-            else:
-                pending = None
-        if pending is not None:
-            return pending[1].result()
-        return self._compute(epoch)

@@ -102,7 +102,7 @@ def test_partial_iteration_does_not_advance():
 
 def test_set_epoch_during_iteration_wins():
     sampler = EpochBatchSampler([0, 1] * 50, "stratified", batch_size=10)
-    with pytest.raises(StaleIteratorError, match="superseded after 1 batches"):
+    with pytest.raises(StaleIteratorError, match="superseded"):
         for _ in sampler:
             sampler.set_epoch(7)
     assert sampler.epoch == 7

@@ -1,0 +1,97 @@
+"""The cursor: which epoch the sampler is in, how far, and which iteration may move it.
+
+The cursor holds ``(epoch, position)``: the epoch of the running (or last) iteration and how
+many of this rank's batches of it were handed out. One iteration at a time owns it: `begin`
+starts a new one (superseding any other), `step` counts a batch for its owner only, and
+`set_epoch` or `load` supersede the running one. The rules, in one place:
+
+- an iteration starts at ``(epoch, position)``, or at the next epoch's first batch when every
+  batch of the epoch was handed out, unless `set_epoch` chose this epoch again;
+- `set_epoch` starts its epoch from the first batch, except right after `load` with the
+  loaded epoch (a loop resuming a checkpoint with its own epoch counter);
+- the epoch moves only when an iteration begins or `set_epoch` is called, never when an
+  iteration ends: ``DataLoader`` workers take an epoch's last batch while the loop is still in
+  the epoch, and ``len`` must stay that epoch's.
+
+Examples:
+    >>> from samplekit.cursor import Cursor
+    >>> cursor = Cursor()
+    >>> token = cursor.begin(lambda epoch: 2)
+    >>> cursor.step(token); cursor.step(token)
+    >>> cursor.epoch, cursor.position
+    (0, 2)
+    >>> token = cursor.begin(lambda epoch: 2)   # epoch 0 was handed out: go on with epoch 1
+    >>> cursor.epoch, cursor.position
+    (1, 0)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from samplekit.errors import StaleIteratorError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["Cursor"]
+
+
+class Cursor:
+    """Where iteration stands: ``(epoch, position)`` and the iteration that owns it."""
+
+    def __init__(self) -> None:
+        self.epoch = 0
+        self.position = 0  # this rank's batches of `epoch` handed out (or to skip on resume)
+        self._pinned = False  # set_epoch chose the epoch of the next iteration
+        self._resumed = False  # the position comes from load(), no iteration since
+        self._owner: object | None = None  # the one iteration allowed to move the position
+
+    def upcoming(self, num_batches: Callable[[int], int]) -> tuple[int, int]:
+        """The ``(epoch, position)`` the next iteration starts from."""
+        epoch, position = self.epoch, self.position
+        if not self._pinned and position > 0 and position >= num_batches(epoch):
+            return epoch + 1, 0
+        return epoch, position
+
+    def begin(self, num_batches: Callable[[int], int]) -> object:
+        """Start an iteration at `upcoming`; return its token (it supersedes any other)."""
+        self.epoch, self.position = self.upcoming(num_batches)
+        self._pinned = self._resumed = False
+        self._owner = token = object()
+        return token
+
+    def step(self, token: object) -> None:
+        """Count one batch handed out by the iteration holding ``token``.
+
+        Raises:
+            StaleIteratorError: if that iteration was superseded.
+        """
+        if self._owner is not token:
+            msg = (
+                "this iteration was superseded: a newer iteration of the same sampler started, "
+                "or set_epoch or load_state_dict was called. A sampler feeds one loop at a "
+                "time; call set_epoch before iterating"
+            )
+            raise StaleIteratorError(msg)
+        self.position += 1
+
+    def set_epoch(self, epoch: int) -> None:
+        """Make the next iteration epoch ``epoch`` (see the module docstring for the position)."""
+        if not (self._resumed and epoch == self.epoch):
+            self.position, self._resumed = 0, False
+        self.epoch, self._pinned, self._owner = epoch, True, None
+
+    def load(self, epoch: int, position: int) -> None:
+        """Continue from a checkpoint's ``(epoch, position)``.
+
+        A `set_epoch` made before loading still holds when it named the loaded epoch
+        (``StatefulDataLoader`` loads the sampler's state when its iterator starts, after the
+        loop's ``set_epoch``).
+        """
+        self._pinned = self._pinned and epoch == self.epoch
+        self.epoch, self.position, self._resumed, self._owner = epoch, position, True, None
+
+    def release(self) -> None:
+        """Forget the running iteration (a copy of the sampler does not continue it)."""
+        self._owner = None
