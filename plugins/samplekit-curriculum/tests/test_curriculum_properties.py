@@ -100,3 +100,16 @@ def test_len_matches_the_batches_in_every_epoch(
                 i for i, v in enumerate(values) if v != 0
             ]
             assert sum(values[i] == 0 for i in indices) == k
+
+
+def test_contract_holds_with_the_labels_it_declares():
+    # No labels=: CurriculumNegatives.example_labels holds negative_label and a positive.
+    check_strategy(
+        CurriculumNegatives,
+        max_examples=20,
+        without_replacement=True,
+        start_ratio=0.1,
+        end_ratio=0.9,
+        epochs=3,
+        negative_label=st.integers(-5, 5),
+    )

@@ -93,3 +93,9 @@ def test_small_classes_are_refused_without_replacement(data, m):
             EpochBatchSampler(values, MPerClass, batch_size=m, m=m)
     else:
         EpochBatchSampler(values, MPerClass, batch_size=m, m=m)
+
+
+@pytest.mark.parametrize("options", [{"m": 2}, {"m": 3, "replacement": True}])
+def test_contract_holds_with_the_inputs_it_declares(options):
+    # No labels= or batch_sizes=: MPerClass.example_labels / example_batch_sizes supply them.
+    check_strategy(MPerClass, max_examples=20, **options)
