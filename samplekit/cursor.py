@@ -1,9 +1,11 @@
 """The cursor: which epoch the sampler is in, how far, and which iteration may move it.
 
 The cursor holds ``(epoch, position)``: the epoch of the running (or last) iteration and how
-many of this rank's batches of it were handed out. One iteration at a time owns it: `begin`
-starts a new one (superseding any other), `step` counts a batch for its owner only, and
-`set_epoch` or `load` supersede the running one. The rules, in one place:
+many of this rank's batches of it were handed out. Ranks move in lockstep, so its checkpoint
+counts global batches (``position * world_size``, every rank's share), the same on every rank.
+One iteration at a time owns it: `begin` starts a new one (superseding any other), `step`
+counts a batch for its owner only, and `set_epoch` or `load` supersede the running one. The
+rules, in one place:
 
 - an iteration starts at ``(epoch, position)``, or at the next epoch's first batch when every
   batch of the epoch was handed out, unless `set_epoch` chose this epoch again;
@@ -15,11 +17,11 @@ starts a new one (superseding any other), `step` counts a batch for its owner on
 
 Examples:
     >>> from samplekit.cursor import Cursor
-    >>> cursor = Cursor()
+    >>> cursor = Cursor(world_size=2)
     >>> token = cursor.begin(lambda epoch: 2)
     >>> cursor.step(token); cursor.step(token)
-    >>> cursor.epoch, cursor.position
-    (0, 2)
+    >>> cursor.epoch, cursor.position, cursor.state_dict()
+    (0, 2, {'epoch': 0, 'global_batches': 4})
     >>> token = cursor.begin(lambda epoch: 2)   # epoch 0 was handed out: go on with epoch 1
     >>> cursor.epoch, cursor.position
     (1, 0)
@@ -40,7 +42,8 @@ __all__ = ["Cursor"]
 class Cursor:
     """Where iteration stands: ``(epoch, position)`` and the iteration that owns it."""
 
-    def __init__(self) -> None:
+    def __init__(self, world_size: int = 1) -> None:
+        self.world_size = world_size
         self.epoch = 0
         self.position = 0  # this rank's batches of `epoch` handed out (or to skip on resume)
         self._pinned = False  # set_epoch chose the epoch of the next iteration
@@ -81,6 +84,10 @@ class Cursor:
         if not (self._resumed and epoch == self.epoch):
             self.position, self._resumed = 0, False
         self.epoch, self._pinned, self._owner = epoch, True, None
+
+    def state_dict(self) -> dict[str, int]:
+        """The epoch and its global batches handed out: ``position * world_size``."""
+        return {"epoch": self.epoch, "global_batches": self.position * self.world_size}
 
     def load(self, epoch: int, position: int) -> None:
         """Continue from a checkpoint's ``(epoch, position)``.

@@ -152,7 +152,7 @@ class EpochBatchSampler(Sampler[list[int]]):
         )
         self._strategy.check_batch_size(config.batch_size)
         self._batcher = FixedSize(config.batch_size, config.drop_last)
-        self._cursor = Cursor()
+        self._cursor = Cursor(self._world_size)
         self._fingerprint = {
             "config": config.model_dump(mode="json"),
             "labels": {"count": int(self._labels.numel()), "digest": labels_digest(self._labels)},
@@ -320,7 +320,8 @@ class EpochBatchSampler(Sampler[list[int]]):
     def state_dict(self) -> dict[str, Any]:
         """A small JSON-serialisable checkpoint of where this sampler is.
 
-        Holds the epoch, the batches of it already yielded, and fingerprints of the labels and
+        Holds the cursor (the epoch, and the global batches of it already handed out over all
+        ranks: see `samplekit.cursor`), the world size, and fingerprints of the labels and
         configuration. Ranks advance in lockstep, so any rank's state resumes every rank.
 
         Examples:
@@ -328,8 +329,8 @@ class EpochBatchSampler(Sampler[list[int]]):
             >>> sampler = EpochBatchSampler([0, 1] * 20, "stratified", batch_size=4)
             >>> it = iter(sampler); first = [next(it), next(it)]
             >>> state = sampler.state_dict()
-            >>> state["epoch"], state["position"]
-            (0, 2)
+            >>> state["cursor"]
+            {'epoch': 0, 'global_batches': 2}
             >>> resumed = EpochBatchSampler([0, 1] * 20, "stratified", batch_size=4)
             >>> resumed.load_state_dict(state)
             >>> list(resumed) == list(it)
@@ -337,14 +338,15 @@ class EpochBatchSampler(Sampler[list[int]]):
         """
         return {
             "version": STATE_VERSION,
-            "epoch": self._cursor.epoch,
-            "position": self._cursor.position,
+            "cursor": self._cursor.state_dict(),
             "world_size": self._world_size,
             **self._fingerprint,
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Resume from `state_dict`: the next iteration yields what that epoch had left.
+
+        Checkpoints of samplekit 0.1 (version 1) load as well.
 
         Raises:
             ConfigError: if the state comes from other labels, configuration or world size

@@ -19,7 +19,7 @@ from samplekit.errors import ConfigError
 
 __all__ = ["MAX_EPOCH", "STATE_VERSION", "check_state", "digest", "labels_digest"]
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 _MAX_DIFFERENCES = 10  # differences a refused checkpoint lists at most
 _MAX_DEPTH = 8  # nesting levels of a configuration compared key by key
 
@@ -44,7 +44,7 @@ def labels_digest(labels: torch.Tensor) -> int:
 MAX_EPOCH = 2**63 - 1
 """The largest epoch number: epochs are mixed into 64-bit seeds and kept in JSON checkpoints."""
 
-_KEYS = ("version", "epoch", "position", "world_size", "labels", "config")
+_KEYS = ("version", "cursor", "world_size", "labels", "config")
 _SHOWN = 120  # characters of a checkpoint value an error message quotes at most
 
 
@@ -62,16 +62,45 @@ def is_count(value: Any) -> bool:
     return type(value) is int and 0 <= value <= MAX_EPOCH
 
 
+def _check_count(key: str, value: Any, *, low: int) -> None:
+    if not is_count(value) or value < low:
+        msg = (
+            f"state: {key} must be an int from {low} to 2**63 - 1, but got "
+            f"{key}={shown(value)} ({type(value).__name__}); pass a dict from "
+            f"EpochBatchSampler.state_dict()"
+        )
+        raise ConfigError(msg)
+
+
+def _upgraded(state: Mapping[str, Any]) -> dict[str, Any]:
+    """A version-1 checkpoint (rank-local ``position``) in the version-2 shape."""
+    old = dict(state)
+    if type(old.get("version")) is not int or old["version"] != 1 or "cursor" in old:
+        return old
+    for key in ("epoch", "position", "world_size"):
+        _check_count(key, old.get(key), low=1 if key == "world_size" else 0)
+    epoch, position = old.pop("epoch"), old.pop("position")
+    old["cursor"] = {"epoch": epoch, "global_batches": position * old["world_size"]}
+    old["version"] = STATE_VERSION
+    return old
+
+
 def check_state(
     state: Any, expected: Mapping[str, Any], num_batches: Callable[[int], int]
 ) -> tuple[int, int]:
     """Validate a ``state_dict()`` against the sampler loading it; return (epoch, position).
 
+    Checkpoints of version 1 (``epoch`` and this rank's ``position`` at the top level) are
+    read as well.
+
     Args:
         state: the checkpoint.
-        expected: this sampler's ``version``-less fingerprint: ``world_size``, ``labels`` and
-            ``config``.
-        num_batches: this sampler's batch count of an epoch (a position may not exceed it).
+        expected: this sampler's ``world_size``, ``labels`` and ``config``.
+        num_batches: this sampler's batch count of an epoch on each rank (a position may not
+            exceed it).
+
+    Returns:
+        The epoch and this rank's batches of it already handed out.
 
     Raises:
         ConfigError: naming what differs (labels, configuration, world size) or what is
@@ -83,25 +112,27 @@ def check_state(
             f"{type(state).__name__} {shown(state)}"
         )
         raise ConfigError(msg)
+    state = _upgraded(state)
+    if type(state.get("version")) is not int or state["version"] != STATE_VERSION:
+        msg = (
+            f"state: version {shown(state.get('version'))} is not supported (expected "
+            f"{STATE_VERSION}, or 1 from samplekit 0.1); pass a dict from "
+            f"EpochBatchSampler.state_dict()"
+        )
+        raise ConfigError(msg)
     missing = [key for key in _KEYS if key not in state]
     if missing:
         msg = f"state: missing keys {missing}; pass a dict from EpochBatchSampler.state_dict()"
         raise ConfigError(msg)
-    if type(state["version"]) is not int or state["version"] != STATE_VERSION:
+    cursor = state["cursor"]
+    if not isinstance(cursor, Mapping) or set(cursor) != {"epoch", "global_batches"}:
         msg = (
-            f"state: version {shown(state['version'])} is not supported (expected "
-            f"{STATE_VERSION}); pass a dict from EpochBatchSampler.state_dict()"
+            f"state: cursor must be a mapping {{'epoch': int, 'global_batches': int}}, but got "
+            f"cursor={shown(cursor)}; pass a dict from EpochBatchSampler.state_dict()"
         )
         raise ConfigError(msg)
-    for key in ("epoch", "position", "world_size"):
-        if not is_count(state[key]) or (key == "world_size" and state[key] < 1):
-            low = 1 if key == "world_size" else 0
-            msg = (
-                f"state: {key} must be an int from {low} to 2**63 - 1, but got "
-                f"{key}={shown(state[key])} ({type(state[key]).__name__}); pass a dict from "
-                f"EpochBatchSampler.state_dict()"
-            )
-            raise ConfigError(msg)
+    for key, value in (*cursor.items(), ("world_size", state["world_size"])):
+        _check_count(key, value, low=1 if key == "world_size" else 0)
     labels = state["labels"]
     if (
         not isinstance(labels, Mapping)
@@ -144,15 +175,16 @@ def check_state(
             f"{state['world_size']} ranks, so resume it with world_size={state['world_size']}"
         )
         raise ConfigError(msg)
-    epoch, position = state["epoch"], state["position"]
+    world_size, epoch, handed = state["world_size"], cursor["epoch"], cursor["global_batches"]
     batches = num_batches(epoch)
-    if position > batches:
+    if handed % world_size or handed // world_size > batches:
         msg = (
-            f"state: position={position} is beyond epoch {epoch}, which has {batches} batches "
-            f"on each rank; pass a dict from EpochBatchSampler.state_dict()"
+            f"state: global_batches={handed} is not a whole number of steps of "
+            f"{world_size} ranks within epoch {epoch}, which has {batches} batches on each "
+            f"rank; pass a dict from EpochBatchSampler.state_dict()"
         )
         raise ConfigError(msg)
-    return epoch, position
+    return epoch, handed // world_size
 
 
 def _config_differences(saved: Any, here: Any, path: str = "") -> list[str]:

@@ -110,9 +110,9 @@ def test_a_new_iteration_supersedes_an_older_one() -> None:
     assert next(second) == reference[1]  # a new iteration goes on where the epoch stood
     with pytest.raises(StaleIteratorError, match="superseded"):
         next(first)
-    assert sampler.state_dict()["position"] == 2  # the stale one moved nothing
+    assert sampler.state_dict()["cursor"]["global_batches"] == 2  # the stale one moved nothing
     assert [next(second) for _ in range(14)] == reference[2:]
-    assert sampler.state_dict()["position"] == len(sampler) == 16
+    assert sampler.state_dict()["cursor"]["global_batches"] == len(sampler) == 16
     with pytest.raises(StopIteration):
         next(second)
 
@@ -128,7 +128,7 @@ def test_interleaved_iterators_never_push_the_position_beyond_len() -> None:
                 pulled += 1
             except (StaleIteratorError, StopIteration):
                 pass
-            assert 0 <= sampler.state_dict()["position"] <= len(sampler)
+            assert 0 <= sampler.state_dict()["cursor"]["global_batches"] <= len(sampler)
     assert pulled == 16  # each batch handed out once
 
 

@@ -40,8 +40,8 @@ def test_sigkill_mid_epoch_then_resume_equals_one_uninterrupted_run(tmp_path):
 
     before = lines(log)
     saved = json.loads(checkpoint.read_text())
-    assert saved["sampler"]["epoch"] == 1
-    assert 0 < saved["sampler"]["position"] < per_epoch  # killed mid-epoch
+    assert saved["sampler"]["cursor"]["epoch"] == 1
+    assert 0 < saved["sampler"]["cursor"]["global_batches"] < per_epoch  # killed mid-epoch
     assert len(before) >= saved["consumed"]  # steps after the checkpoint (if any) are redone
 
     resumed = run(log.with_name("resumed.log"), checkpoint, "--resume")

@@ -44,16 +44,19 @@ def test_state_dict_of_an_unused_sampler_round_trips_through_repr_and_json() -> 
 @pytest.mark.parametrize(
     ("key", "value", "fragment"),
     [
-        pytest.param("epoch", 10**5000, "epoch must be an int from 0 to 2**63 - 1", id="huge"),
-        ("epoch", 2**63, "epoch must be an int"),
-        ("epoch", -1, "epoch must be an int"),
-        ("epoch", 1.0, "(float)"),
-        ("epoch", True, "(bool)"),
-        ("position", 14, "position=14 is beyond epoch 0, which has 13 batches"),
-        ("position", 10**30, "position must be an int"),
+        pytest.param("cursor.epoch", 10**5000, "epoch must be an int from 0 to 2**63", id="huge"),
+        ("cursor.epoch", 2**63, "epoch must be an int"),
+        ("cursor.epoch", -1, "epoch must be an int"),
+        ("cursor.epoch", 1.0, "(float)"),
+        ("cursor.epoch", True, "(bool)"),
+        ("cursor.global_batches", 14, "global_batches=14 is not a whole number of steps"),
+        ("cursor.global_batches", 10**30, "global_batches must be an int"),
+        ("cursor.position", 3, "cursor must be a mapping {'epoch': int, 'global_batches': int}"),
+        ("cursor", [0, 3], "cursor must be a mapping"),
         ("world_size", "1", "world_size must be an int"),
         ("world_size", 0, "world_size must be an int from 1"),
-        ("version", "1", "version '1' is not supported"),
+        ("version", "2", "version '2' is not supported"),
+        ("version", 3, "version 3 is not supported"),
         ("labels", 5, "labels must be a mapping"),
         ("labels", {"count": 100}, "labels must be a mapping"),
         ("labels", {"count": 100, "digest": "0x1"}, "labels must be a mapping"),
@@ -65,15 +68,38 @@ def test_malformed_checkpoints_are_refused_with_the_key(
     key: str, value: Any, fragment: str
 ) -> None:
     state = midway()
-    state[key] = value
+    *parents, last = key.split(".")
+    target = state
+    for part in parents:
+        target = target[part]
+    target[last] = value
     sampler = build()
     with pytest.raises(ConfigError) as info:
         sampler.load_state_dict(state)
     assert fragment in str(info.value)
     assert len(str(info.value)) < 600
-    assert sampler.state_dict()["epoch"] == 0  # nothing was half-loaded
+    assert sampler.state_dict()["cursor"] == {"epoch": 0, "global_batches": 0}  # nothing loaded
     json.dumps(sampler.state_dict())
     repr(sampler)
+
+
+def test_a_checkpoint_of_version_1_still_loads() -> None:
+    two_ranks = {"batch_size": 8, "seed": 1, "rank": 1, "world_size": 2}
+    source = EpochBatchSampler(torch.arange(100) % 4, "stratified", **two_ranks)
+    it = iter(source)
+    for _ in range(3):
+        next(it)
+    state = source.state_dict()
+    assert state["cursor"] == {"epoch": 0, "global_batches": 6}
+    old = {k: v for k, v in state.items() if k != "cursor"}
+    old.update(version=1, epoch=0, position=3)  # samplekit 0.1 kept this rank's position
+    resumed = EpochBatchSampler(torch.arange(100) % 4, "stratified", **two_ranks)
+    resumed.load_state_dict(old)
+    assert resumed.state_dict() == state
+    assert list(resumed) == list(it)
+    old["epoch"] = 10**5000
+    with pytest.raises(ConfigError, match="epoch must be an int"):
+        resumed.load_state_dict(old)
 
 
 def test_a_deeply_nested_or_huge_config_in_a_checkpoint_is_refused_briefly() -> None:
@@ -103,7 +129,7 @@ def test_world_size_differs_says_to_resume_on_that_many_ranks() -> None:
 
 @given(
     st.dictionaries(
-        st.sampled_from(["version", "epoch", "position", "world_size", "labels", "config", "x"]),
+        st.sampled_from(["version", "cursor", "epoch", "position", "world_size", "labels", "x"]),
         st.none()
         | st.booleans()
         | st.integers()
