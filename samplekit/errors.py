@@ -36,7 +36,17 @@ class PluginError(SampleKitError):
 
 
 class StrategyOutputError(SampleKitError, RuntimeError):
-    """A strategy returned indices that break the contract (shape, dtype, range or length)."""
+    """A strategy returned indices that break the contract (shape, dtype, range or length).
+
+    Attributes:
+        rule: the part of the contract that was broken, as the property-testing kit names it
+            (``"sample returns a 1-D integer tensor"``, ``"epoch_length"``, ``"index range"``),
+            or an empty string.
+    """
+
+    def __init__(self, message: str, rule: str = "") -> None:
+        super().__init__(message)
+        self.rule = rule
 
 
 class StaleIteratorError(SampleKitError, RuntimeError):
@@ -48,7 +58,10 @@ class StaleIteratorError(SampleKitError, RuntimeError):
 
 
 class PluginWarning(UserWarning):
-    """An installed plugin failed to load; the other strategies keep working."""
+    """A plugin failed to load and is skipped, or ``SAMPLEKIT_LOAD_PLUGINS`` names none installed.
+
+    The other strategies keep working.
+    """
 
 
 class DesyncError(ConfigError):

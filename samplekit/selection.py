@@ -37,9 +37,14 @@ INDEX_DTYPES = frozenset({torch.int64, torch.int32, torch.int16, torch.int8, tor
 _MAX_LENGTH = 2**62
 
 
-def _broke(strategy: Strategy, epoch: int, problem: str) -> StrategyOutputError:
+_TENSOR = "sample returns a 1-D integer tensor"  # the rules, named as the kit reports them
+_LENGTH = "epoch_length"
+_RANGE = "index range"
+
+
+def _broke(strategy: Strategy, epoch: int, problem: str, rule: str) -> StrategyOutputError:
     msg = f"strategy {strategy.name!r} broke its contract in epoch {epoch}: {problem}"
-    return StrategyOutputError(msg)
+    return StrategyOutputError(msg, rule)
 
 
 def epoch_length(strategy: Strategy, epoch: int) -> int:
@@ -62,7 +67,7 @@ def epoch_length(strategy: Strategy, epoch: int) -> int:
             f"epoch_length({epoch}) returned {shown} ({type(length).__name__}); it must return "
             f"the number of indices sample() returns, an int from 0 to 2**62"
         )
-        raise _broke(strategy, epoch, problem)
+        raise _broke(strategy, epoch, problem, _LENGTH)
     return value
 
 
@@ -75,7 +80,7 @@ def check_indices(
         StrategyOutputError: naming the strategy, the epoch and what is wrong (type, layout,
             device, shape, dtype, count or range).
     """
-    problem = None
+    problem, rule = None, _TENSOR
     if not isinstance(indices, torch.Tensor):
         problem = f"returned {type(indices).__name__}, not a torch.Tensor"
     elif indices.layout != torch.strided or indices.is_quantized or indices.is_nested:
@@ -91,12 +96,14 @@ def check_indices(
         )
     elif indices.numel() != expected:
         problem = f"returned {indices.numel()} indices but epoch_length() said {expected}"
+        rule = _LENGTH
     elif indices.numel():
         low, high = int(indices.min()), int(indices.max())
         if low < 0 or high >= num_samples:
             problem = f"returned indices from {low} to {high}, outside [0, {num_samples})"
+            rule = _RANGE
     if problem is not None or not isinstance(indices, torch.Tensor):
-        raise _broke(strategy, epoch, problem or "returned no tensor")
+        raise _broke(strategy, epoch, problem or "returned no tensor", rule)
     return indices
 
 

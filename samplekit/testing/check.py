@@ -21,6 +21,7 @@ import torch
 from hypothesis import strategies as st
 from hypothesis.errors import FailedHealthCheck, Flaky, Unsatisfiable
 
+from samplekit import selection
 from samplekit.config import StrategyConfig, validate_config
 from samplekit.errors import ConfigError, LabelsError, StrategyOutputError
 from samplekit.registry import get_strategy, validate_strategy_class
@@ -446,37 +447,11 @@ class _Run:
             generator=generator(config.seed, epoch),
         )
         try:
-            expected = strategy.epoch_length(epoch)
-            out = strategy.sample(ctx)
+            out = selection.select(strategy, ctx, num_samples=n)  # the sampler's own check
+        except StrategyOutputError as exc:
+            self.fail(exc.rule or "sampler accepts the output", str(exc))
         except Exception as exc:
             self.raised(exc, "sample()")
-        if not isinstance(out, torch.Tensor):
-            self.fail(
-                "sample returns a 1-D integer tensor",
-                f"sample() returned {type(out).__name__}, not a torch.Tensor",
-            )
-        if out.ndim != 1:
-            self.fail(
-                "sample returns a 1-D integer tensor",
-                f"sample() returned a tensor of shape {tuple(out.shape)}, not 1-D",
-            )
-        if out.dtype.is_floating_point or out.dtype.is_complex or out.dtype == torch.bool:
-            self.fail(
-                "sample returns a 1-D integer tensor",
-                f"sample() returned dtype {out.dtype}, not an integer dtype",
-            )
-        if out.numel() != expected:
-            self.fail(
-                "epoch_length",
-                f"epoch_length({epoch}) said {expected} but sample() returned {out.numel()} "
-                f"indices",
-            )
-        if out.numel() and (int(out.min()) < 0 or int(out.max()) >= n):
-            self.fail(
-                "index range",
-                f"sample() returned indices from {int(out.min())} to {int(out.max())}, "
-                f"outside [0, {n})",
-            )
         indices: list[int] = out.tolist()
         return indices
 
