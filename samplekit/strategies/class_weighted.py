@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import torch
@@ -10,6 +11,7 @@ from pydantic import Field
 import samplekit
 from samplekit.errors import ConfigError
 from samplekit.hookspecs import Register, hookimpl
+from samplekit.rng import index_dtype
 
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
@@ -35,6 +37,13 @@ class ClassWeighted(samplekit.Strategy):
     ∝ its class weight among those not yet drawn (as ``WeightedRandomSampler(replacement=False)``
     does, but with no 2**24 limit), then shuffled; ``num_samples`` may not exceed the samples of
     non-zero weight.
+
+    Any finite weights >= 0 work, from subnormal to 1e308: probabilities are computed from the
+    weights' logarithms in float64, so nothing overflows, and the draw without replacement ranks
+    samples by float64 log-keys, so a weight a thousand orders of magnitude below another is still
+    drawn (after the heavier ones). A class of weight 0 is never drawn. With replacement, a class
+    whose share of the draws is below float64 resolution (about 1e-16) is, like a share of 0, as
+    good as never drawn.
 
     Examples:
         >>> from collections import Counter
@@ -79,14 +88,14 @@ class ClassWeighted(samplekit.Strategy):
         counts = index.counts.to(torch.float64)
         weights = options.class_weights
         if weights == "balanced":
-            per_class = 1.0 / counts
+            log_weight = -torch.log(counts)
         else:
             present = index.classes.tolist()
             absent = sorted(set(weights) - set(present))
             if absent:
                 msg = (
-                    f"class_weighted: class_weights gives weights for labels {absent} that no "
-                    f"sample has (labels present: {present[:20]}); remove them"
+                    f"class_weighted: class_weights gives weights for labels {absent[:20]} that "
+                    f"no sample has (labels present: {present[:20]}); remove them"
                 )
                 raise ConfigError(msg)
             missing = sorted(set(present) - set(weights))
@@ -96,24 +105,42 @@ class ClassWeighted(samplekit.Strategy):
                     f"give every class a weight (0 leaves a class out)"
                 )
                 raise ConfigError(msg)
-            per_class = torch.tensor([weights[c] for c in present], dtype=torch.float64)
-        mass = per_class * counts
-        if not float(mass.sum()) > 0:
-            msg = (
-                f"class_weighted: class_weights={weights!r} are all zero; give at least one "
-                f"class a positive weight"
+            if not any(weights[c] > 0 for c in present):
+                msg = (
+                    f"class_weighted: class_weights={_shorten(weights)} are all zero; give at "
+                    f"least one class a positive weight"
+                )
+                raise ConfigError(msg)
+            # Logarithms of the weights, exact for any finite weight (log(0) = -inf): a product
+            # of a weight and a count can overflow (1e308 * 2) and a ratio of two weights can
+            # underflow (1e-300 / 1e308), their logarithms cannot.
+            log_weight = torch.tensor(
+                [math.log(weights[c]) if weights[c] > 0 else -math.inf for c in present],
+                dtype=torch.float64,
             )
-            raise ConfigError(msg)
-        self.class_probs = mass / mass.sum()
-        self.per_class_weight = per_class
+        drawn = log_weight > -math.inf
+        #: Per-class log-weight minus the largest: 0 for the heaviest class, -inf for weight 0.
+        self.log_weight = log_weight - log_weight[drawn].max()
+        log_mass = self.log_weight + torch.log(counts)
+        # Class masses relative to the largest, in [0, 1] (exp(-inf) = 0 for weight 0): no
+        # overflow, and a cumulative sum over at most len(labels) classes stays finite.
+        mass = torch.exp(log_mass - log_mass[drawn].max())
+        cumulative = torch.cumsum(mass, 0)
+        #: Cumulative class probabilities. Dividing by the last sum makes it exactly 1.0 from the
+        #: last class of non-zero weight on, and a zero-weight class repeats its predecessor's
+        #: value, so ``searchsorted`` of a uniform draw in [0, 1) never lands on one.
+        self.class_cdf = cumulative / cumulative[-1]
         _ = index.grouped  # built now: construction, not the first epoch, pays
         self.num_samples = options.num_samples or int(labels.numel())
-        drawable = int(counts[per_class > 0].sum())
-        if not options.replacement and self.num_samples > drawable:
+        #: Positions (in ``class_index.classes``) and counts of the classes of non-zero weight.
+        self.drawn_classes = torch.nonzero(drawn).flatten()
+        self.drawn_counts = index.counts[self.drawn_classes]
+        self.drawable = int(self.drawn_counts.sum())
+        if not options.replacement and self.num_samples > self.drawable:
             msg = (
-                f"class_weighted: num_samples={self.num_samples} exceeds the {drawable} samples "
-                f"of non-zero weight, which replacement=False cannot do; lower num_samples or "
-                f"set replacement=True"
+                f"class_weighted: num_samples={self.num_samples} exceeds the {self.drawable} "
+                f"samples of non-zero weight, which replacement=False cannot do; lower "
+                f"num_samples or set replacement=True"
             )
             raise ConfigError(msg)
 
@@ -130,12 +157,11 @@ class ClassWeighted(samplekit.Strategy):
     def _with_replacement(self, gen: torch.Generator) -> torch.Tensor:
         index = self.class_index
         out = torch.empty(self.num_samples, dtype=index.grouped.dtype)
-        cdf = torch.cumsum(self.class_probs, 0)
-        counts, starts, last = index.counts, index.offsets[:-1], len(index) - 1
+        counts, starts = index.counts, index.offsets[:-1]
         for start in range(0, self.num_samples, _CHUNK):  # bounded memory, same draws
             size = min(_CHUNK, self.num_samples - start)
             drawn = torch.rand(size, generator=gen, dtype=torch.float64)
-            klass = torch.searchsorted(cdf, drawn, right=True).clamp_(max=last)
+            klass = torch.searchsorted(self.class_cdf, drawn, right=True)
             # A uniform position inside the class: 53 random bits scaled to its count.
             where = torch.rand(size, generator=gen, dtype=torch.float64).mul_(counts[klass])
             position = torch.minimum(where.long(), counts[klass] - 1)
@@ -143,24 +169,42 @@ class ClassWeighted(samplekit.Strategy):
         return out
 
     def _without_replacement(self, gen: torch.Generator) -> torch.Tensor:
-        index = self.class_index
-        dtype = index.grouped.dtype
-        if self.num_samples == self.labels.numel():  # every sample: weights cannot matter
-            return index.grouped[torch.randperm(self.num_samples, generator=gen, dtype=dtype)]
-        # Efraimidis-Spirakis: the k smallest Exp(1)/w keys are a weighted draw without
-        # replacement; within a class all weights are equal.
-        weight = torch.repeat_interleave(self.per_class_weight.float(), index.counts)
-        keys = torch.empty(weight.numel()).exponential_(generator=gen)
-        keys /= weight  # weight 0 gives +inf: never drawn while others remain
-        del weight
-        chosen = torch.topk(keys, self.num_samples, largest=False, sorted=False).indices
+        k = self.num_samples
+        if k == self.drawable:  # every sample of non-zero weight: weights cannot matter
+            dtype = index_dtype(k)
+            return self._grouped_at(torch.randperm(k, generator=gen, dtype=dtype))
+        # Efraimidis-Spirakis in log space: the k smallest log(Exp(1)) - log(w) keys are a
+        # weighted draw without replacement (within a class all weights are equal). float64 logs
+        # hold any ratio of finite weights, and only samples of non-zero weight get a key.
+        keys = torch.empty(self.drawable, dtype=torch.float64).exponential_(generator=gen)
+        keys.log_()
+        keys -= torch.repeat_interleave(self.log_weight[self.drawn_classes], self.drawn_counts)
+        chosen = torch.topk(keys, k, largest=False, sorted=False).indices
         del keys
-        chosen = chosen[torch.randperm(chosen.numel(), generator=gen)]
-        return index.grouped[chosen]
+        chosen = chosen[torch.randperm(k, generator=gen)]
+        return self._grouped_at(chosen)
+
+    def _grouped_at(self, positions: torch.Tensor) -> torch.Tensor:
+        """The samples at ``positions`` among those of non-zero weight, in ``grouped`` order."""
+        index = self.class_index
+        if self.drawable == self.labels.numel():
+            return index.grouped[positions]
+        # Position p in the j-th drawable class's run is grouped[start_j + p - drawn_start_j].
+        drawn_starts = torch.cumsum(self.drawn_counts, 0) - self.drawn_counts
+        shift = index.offsets[self.drawn_classes] - drawn_starts
+        run = torch.searchsorted(drawn_starts, positions.to(torch.int64), right=True) - 1
+        return index.grouped[positions + shift[run]]
 
 
 # Draws made per step: large enough to stay vectorised, small enough to bound memory.
 _CHUNK = 1 << 20
+# Characters of an option's value an error message quotes at most.
+_QUOTED = 200
+
+
+def _shorten(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= _QUOTED else f"{text[: _QUOTED - 5]} ...{text[-1]}"
 
 
 @hookimpl
