@@ -27,11 +27,11 @@ class Stratified(samplekit.Strategy):
     smaller batch (if any) holds what is left. Which samples go to which batch, the order of the
     batches and the order inside each batch are drawn afresh every epoch.
 
-    The epoch is built in O(N) memory and, for up to 32 classes, O(N x classes) time (above
-    that, one stable sort of the slots): each batch gets the rounded-down share of every class,
-    the ``batch_size - sum(floors)`` spare slots of each batch are dealt round-robin to the
-    classes (at most one extra per class and batch, batches in random order), the class slots
-    inside each batch are laid out at random, and each class's shuffled samples fill its slots.
+    The epoch is built in O(N + classes) time and memory, with no sort: each full batch gets the
+    rounded-down share of every class, the ``batch_size - sum(floors)`` spare slots of each batch
+    are dealt round-robin to the classes (at most one extra per class and batch; classes and
+    batches in random order), each class's samples are shuffled and poured into its slots, and
+    the slots inside each batch are laid out at random.
 
     Examples:
         >>> from samplekit import EpochBatchSampler
@@ -61,15 +61,18 @@ class Stratified(samplekit.Strategy):
         """Every sample, once."""
         return int(self.labels.numel())
 
-    def batch_counts(self, batch_size: int, gen: torch.Generator | None = None) -> torch.Tensor:
-        """Per-batch class counts: row ``b`` holds batch ``b``'s count of each class.
-
-        Rows are the full batches, then one row for the last, smaller batch (zeros if none).
+    def shares(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each class's place in a full batch: its rounded-down share and its spare slots.
 
         Args:
             batch_size: the batch size.
-            gen: if given, which batches receive which spare slots is drawn from it (so the batch
-                order is random); otherwise it is a fixed round-robin.
+
+        Returns:
+            ``(floor, extras)``, both aligned with ``class_index.classes``: every full batch holds
+            ``floor[c]`` samples of class ``c``, and ``extras[c]`` of the full batches (at most
+            one per batch) hold one more. The extras fill exactly the ``batch_size -
+            floor.sum()`` spare slots of every full batch; what is left goes to the last, smaller
+            batch. O(classes) time and memory.
         """
         counts = self.class_index.counts
         total = int(self.labels.numel())
@@ -84,84 +87,95 @@ class Stratified(samplekit.Strategy):
             frac = (full * rest) % total  # x = full*rest/total was rounded up by 1 - frac/total
             order = torch.argsort(frac + (frac == 0) * total, stable=True)
             extras[order[:surplus]] -= 1
-        classes = torch.arange(counts.numel())
-        batches = torch.arange(max(full, 1))
-        if gen is not None:
-            classes = classes[torch.randperm(counts.numel(), generator=gen)]
-            batches = torch.randperm(max(full, 1), generator=gen)
-        # Extras are dealt round-robin: a class's run of at most `full` extras hits each batch once.
-        owner = torch.repeat_interleave(classes, extras[classes])
-        batch = batches[torch.arange(owner.numel()) % max(full, 1)]
-        table = floor.repeat(full, 1).flatten()
-        table += torch.bincount(batch * counts.numel() + owner, minlength=table.numel())
-        table = table.view(full, counts.numel())
-        last = counts - table.sum(0)
-        return torch.cat((table, last.unsqueeze(0)))
+        return floor, extras
 
     def sample(self, ctx: EpochContext) -> torch.Tensor:
-        """Lay out each batch's class slots by `batch_counts`, then fill them per class."""
+        """Lay out the pool position of every slot batch by batch, then read the shuffled pool.
+
+        The pool holds each class's samples, shuffled, class after class. Slots take pool
+        positions class by class in a fixed pattern (copy ``k`` of class ``c``'s share in full
+        batch ``b`` takes its class's position ``b * floor[c] + k``, then come the extras, then
+        the last batch), so the pool's shuffle decides which samples share a batch. O(N + C)
+        time and memory: no batches x classes table and no sort.
+        """
         gen, size = ctx.generator, ctx.batch_size
         index = self.class_index
-        n, n_classes = int(self.labels.numel()), len(index)
-        table = self.batch_counts(size, gen)
-        small = _smallest_int(n_classes)
-        # The class of every slot, batch after batch, grouped by class inside a batch ...
-        slot_class = torch.repeat_interleave(
-            torch.arange(n_classes, dtype=small).repeat(table.shape[0]), table.flatten()
-        )
-        # ... then mixed inside each full batch (a random layout per batch, drawn from a few
-        # shared permutations) and in the last batch.
-        full = (table.shape[0] - 1) * size
+        n, dtype = int(self.labels.numel()), index.grouped.dtype
+        counts, starts = index.counts, index.offsets[:-1]
+        floor, extras = self.shares(size)
+        full = n // size
+        base = int(floor.sum())  # slots per full batch taken by the rounded-down shares
+        # Each class's samples, shuffled: class c owns pool[starts[c] : starts[c] + counts[c]].
+        pool = torch.empty(n, dtype=dtype)
+        for start, stop, part in zip(
+            index.offsets[:-1].tolist(), index.offsets[1:].tolist(), index.split(), strict=True
+        ):
+            shuffle = torch.randperm(stop - start, generator=gen, dtype=dtype)
+            torch.index_select(part, 0, shuffle, out=pool[start:stop])
+        slots = torch.empty(n, dtype=dtype)  # the pool position of every slot, in batch order
         if full:
-            _shuffle_rows(slot_class[:full].view(-1, size), gen)
-        if full < n:
-            tail = slot_class[full:]
-            tail.copy_(tail[torch.randperm(n - full, generator=gen)])
-        # Pour each class's samples, shuffled, into its slots in order.
-        dtype = index.grouped.dtype
-        out = torch.empty(n, dtype=dtype)
-        if n_classes <= _MASKED_CLASSES:
-            for c, part in enumerate(index.split()):
-                shuffled = part[torch.randperm(part.numel(), generator=gen, dtype=dtype)]
-                out.masked_scatter_(slot_class == c, shuffled)
-        else:
-            pool = torch.cat(
-                [
-                    part[torch.randperm(part.numel(), generator=gen, dtype=dtype)]
-                    for part in index.split()
-                ]
-            )
-            out[torch.argsort(slot_class, stable=True)] = pool
-        return out
+            rows = slots[: full * size].view(full, size)
+            if base < size:
+                # Extras are dealt round-robin over the batches (in random order) to the classes
+                # (in random order): a class's run of at most `full` extras hits each batch
+                # once. Column base + j of batch batches[r] takes extra number j * full + r; a
+                # class's extras take the pool positions after its shares in full batches.
+                classes = torch.randperm(len(index), generator=gen)
+                batches = torch.randperm(full, generator=gen)
+                first = starts[classes] + full * floor[classes]
+                extra = _ranges(first, extras[classes], dtype)
+                rows[batches, base:] = extra.view(size - base, full).t()
+                del extra
+            # The rounded-down shares: copy k of class c in batch b is pool position
+            # starts[c] + b * floor[c] + k; filled and shuffled a block of rows at a time.
+            share_class = torch.repeat_interleave(floor)
+            copy = torch.arange(base) - (torch.cumsum(floor, 0) - floor)[share_class]
+            share_start = (starts[share_class] + copy).to(dtype)
+            share_step = floor[share_class].to(dtype)
+            per_step = max(1, _SLOTS_PER_STEP // size)
+            for first_row in range(0, full, per_step):
+                block = rows[first_row : first_row + per_step]
+                batch = torch.arange(first_row, first_row + block.shape[0], dtype=dtype)
+                torch.add(share_start, batch.unsqueeze(1) * share_step, out=block[:, :base])
+                _shuffle_rows(block, gen)
+        if full * size < n:  # the last, smaller batch: what each class has left, shuffled
+            tail = _ranges(starts + full * floor + extras, counts - full * floor - extras, dtype)
+            slots[full * size :] = tail[torch.randperm(tail.numel(), generator=gen)]
+        for first_slot in range(0, n, _SLOTS_PER_STEP):  # read the pool in place, in steps
+            part = slots[first_slot : first_slot + _SLOTS_PER_STEP]
+            part.copy_(torch.index_select(pool, 0, part))
+        return slots
 
 
-# Above this many classes, slots are grouped by class with one stable sort, not a mask per class.
-_MASKED_CLASSES = 32
-# Rows shuffled per step and distinct random layouts shared by the rows of one step.
-_ROWS_PER_STEP = 1 << 12
+# Slots handled per step (bounds the temporary copies).
+_SLOTS_PER_STEP = 1 << 18
+# Distinct random layouts shared by the rows shuffled in one step.
 _LAYOUTS = 64
 
 
-def _smallest_int(n_classes: int) -> torch.dtype:
-    for dtype in (torch.int8, torch.int16, torch.int32):
-        if n_classes <= torch.iinfo(dtype).max:
-            return dtype
-    return torch.int64  # pragma: no cover - more than 2**31 classes
+def _ranges(firsts: torch.Tensor, lengths: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``cat([arange(f, f + n) for f, n in zip(firsts, lengths)])`` in O(sum(lengths) + len)."""
+    out = torch.arange(int(lengths.sum()), dtype=dtype)
+    before = torch.cumsum(lengths, 0) - lengths
+    out += torch.repeat_interleave((firsts - before).to(dtype), lengths)
+    return out
 
 
 def _shuffle_rows(rows: torch.Tensor, gen: torch.Generator) -> None:
     """Shuffle each row of ``rows`` in place, in bounded steps.
 
     Each row gets a uniformly random layout, picked from a small set drawn per step; rows that
-    pick the same layout are permuted alike. Cheap (no per-element sort), and enough here: the
-    rows hold class labels whose members are shuffled separately.
+    pick the same layout are permuted alike. Cheap (no per-element sort), and enough here: a
+    layout only decides where each class sits in a batch, as which of its samples fill those
+    places was shuffled separately.
     """
     width = rows.shape[1]
-    for start in range(0, rows.shape[0], _ROWS_PER_STEP):
-        block = rows[start : start + _ROWS_PER_STEP]
+    per_step = max(1, _SLOTS_PER_STEP // width)
+    for start in range(0, rows.shape[0], per_step):
+        block = rows[start : start + per_step]
         layouts = torch.argsort(torch.rand(_LAYOUTS, width, generator=gen), dim=1)
         pick = torch.randint(_LAYOUTS, (block.shape[0],), generator=gen)
-        block.copy_(torch.gather(block, 1, layouts[pick]))
+        block.copy_(torch.gather(block, 1, torch.index_select(layouts, 0, pick)))
 
 
 @hookimpl
