@@ -44,13 +44,49 @@ __all__ = ["EpochContext", "Options", "Strategy"]
 
 
 class Options(pydantic.BaseModel):
-    """Base of every strategy's options model: unknown keys are refused and instances are frozen.
+    """Base of every strategy's options model: strict types, unknown keys refused, frozen.
 
     Subclass it as a nested ``Options`` class inside a strategy; give each field a
-    ``description`` (it feeds ``samplekit strategies`` and the docs).
+    ``description`` (it feeds ``samplekit strategies`` and the docs), with the limits of
+    numeric fields.
+
+    Validation is strict, in the Python API as in JSON or YAML configs, as PyTorch's samplers
+    are: a bool is not an int, a string is not a number or a bool, and a float is not an int
+    (``2.0`` is refused where an int is expected); an int is fine for a float field. numpy
+    scalars (``np.int64(3)``, ``np.float32(0.5)``, ``np.bool_(True)``) count as the Python
+    scalars they hold. Every integer must fit in int64, values nest at most
+    `samplekit.config.MAX_DEPTH` levels, and a ``dict[int, ...]`` field also takes integers
+    written as strings as keys (``{"3": 0.5}``), since JSON writes every key as a string. A
+    ``tuple`` field is strict too, so it refuses the list a JSON config holds: type it as a
+    ``list``, or give it ``Field(strict=False)``.
+
+    Examples:
+        >>> import numpy as np
+        >>> from pydantic import Field, ValidationError
+        >>> import samplekit
+        >>> class Opts(samplekit.Options):
+        ...     k: int = Field(1, ge=1)
+        ...     share: float = 0.5
+        >>> Opts(k=np.int64(3), share=1)
+        Opts(k=3, share=1.0)
+        >>> try:
+        ...     Opts(k=2.0)
+        ... except ValidationError as exc:
+        ...     print(exc.errors()[0]["type"])
+        int_type
     """
 
-    model_config = pydantic.ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = pydantic.ConfigDict(
+        extra="forbid", frozen=True, validate_default=True, strict=True
+    )
+
+    @pydantic.model_validator(mode="before")
+    @classmethod
+    def _samplekit_plain_input(cls, data: Any) -> Any:
+        # samplekit.config imports this module, so it is imported here, when validating.
+        from samplekit.config import INT64_MAX, INT64_MIN, plain_input
+
+        return plain_input(cls, data, integers=(INT64_MIN, INT64_MAX))
 
 
 @dataclasses.dataclass(frozen=True)
