@@ -9,6 +9,7 @@ import torch
 from pydantic import Field
 
 import samplekit
+from samplekit.config import MAX_EPOCH_SAMPLES
 from samplekit.errors import ConfigError
 from samplekit.hookspecs import Register, hookimpl
 from samplekit.rng import index_dtype
@@ -63,10 +64,14 @@ class ClassWeighted(samplekit.Strategy):
         class_weights: Literal["balanced"] | dict[int, Weight] = Field(
             "balanced",
             description="'balanced' (inverse class frequency) or a mapping label -> weight >= 0 "
-            "naming every class present.",
+            'naming every class present (in JSON, labels are keys such as "3").',
         )
         num_samples: int | None = Field(
-            None, ge=1, description="Samples drawn per epoch; default: the number of labels."
+            None,
+            ge=1,
+            le=MAX_EPOCH_SAMPLES,
+            description="Samples drawn per epoch, at most 2**31 - 1 (an epoch's indices are "
+            "held in memory: use fewer samples per epoch); default: the number of labels.",
         )
         replacement: bool = Field(True, description="Draw with replacement.")
 

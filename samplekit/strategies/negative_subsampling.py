@@ -60,7 +60,8 @@ class NegativeSubsampling(samplekit.Strategy):
             None,
             gt=0,
             allow_inf_nan=False,
-            description="Negatives kept each epoch per positive, > 0.",
+            description="Negatives kept each epoch per positive, > 0; at most negatives / "
+            "positives of the labels (checked when the sampler is built).",
         )
         negative_label: int = Field(
             0, description="The label of the negatives; every other label is a positive."
@@ -114,14 +115,18 @@ class NegativeSubsampling(samplekit.Strategy):
             self.k = min(n_neg, max(1, round(n_neg * options.neg_ratio)))
         else:
             assert options.neg_per_pos is not None  # the validator guarantees one of them
-            self.k = max(1, round(n_pos * options.neg_per_pos))
-            if self.k > n_neg:
+            # A float product: inf for a huge neg_per_pos (1e308), never an OverflowError.
+            wanted = n_pos * options.neg_per_pos
+            if not wanted < n_neg + 1 or round(wanted) > n_neg:
                 msg = (
-                    f"negative_subsampling: neg_per_pos={options.neg_per_pos} asks for {self.k} "
-                    f"negatives per epoch ({n_pos} positives), but only {n_neg} exist; use "
-                    f"neg_per_pos <= {n_neg / n_pos:.6g} or neg_ratio"
+                    f"negative_subsampling: neg_per_pos={options.neg_per_pos} asks for "
+                    f"{round(wanted) if math.isfinite(wanted) else 'infinitely many'} negatives "
+                    f"per epoch ({n_pos} positives), but only {n_neg} "
+                    f"exist; use neg_per_pos <= {n_neg / n_pos:.6g} (negatives / positives) or "
+                    f"neg_ratio"
                 )
                 raise ConfigError(msg)
+            self.k = max(1, round(wanted))
         self.epochs_per_cycle = math.ceil(n_neg / self.k)
         self._cycle_cache: tuple[tuple[int, int], torch.Tensor] | None = None
 

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 __all__ = ["MPerClass", "samplekit_register_strategies"]
 __version__ = "0.1.0"
 
+# Samples one epoch may hold at most (samplekit's own limit on `num_samples` and `batch_size`).
+_MAX_EPOCH_SAMPLES = 2**31 - 1
+
 
 class MPerClass(samplekit.Strategy):
     """Every batch holds `m` samples from each of `batch_size // m` distinct classes.
@@ -70,12 +73,19 @@ class MPerClass(samplekit.Strategy):
     class Options(samplekit.Options):
         """Options of ``m_per_class``."""
 
-        m: int = Field(ge=1, description="Samples of each class in a batch; batch_size % m == 0.")
+        m: int = Field(
+            ge=1,
+            le=_MAX_EPOCH_SAMPLES,
+            description="Samples of each class in a batch; batch_size % m == 0, so m <= "
+            "batch_size <= 2**31 - 1.",
+        )
         num_samples: int | None = Field(
             None,
             ge=1,
-            description="Samples per epoch, rounded down to a multiple of m (at least m); "
-            "default: the number of labels.",
+            le=_MAX_EPOCH_SAMPLES,
+            description="Samples per epoch, rounded down to a multiple of m (at least m), at "
+            "most 2**31 - 1 (an epoch's indices are held in memory: use fewer samples per "
+            "epoch); default: the number of labels.",
         )
         replacement: bool = Field(
             False,
