@@ -32,8 +32,12 @@ if TYPE_CHECKING:
         UnknownStrategyError,
     )
     from samplekit.hookspecs import hookimpl
-    from samplekit.plugins import get_plugin_manager
-    from samplekit.registry import available_strategies, get_strategy, strategy_info
+    from samplekit.plugins import (
+        available_strategies,
+        get_plugin_manager,
+        get_strategy,
+        strategy_info,
+    )
     from samplekit.sampler import EpochBatchSampler
     from samplekit.strategy import EpochContext, Options, Strategy
 
@@ -77,9 +81,9 @@ _LAZY = {
     "UnknownStrategyError": _ERRORS,
     "hookimpl": "samplekit.hookspecs",
     "get_plugin_manager": "samplekit.plugins",
-    "available_strategies": "samplekit.registry",
-    "get_strategy": "samplekit.registry",
-    "strategy_info": "samplekit.registry",
+    "available_strategies": "samplekit.plugins",
+    "get_strategy": "samplekit.plugins",
+    "strategy_info": "samplekit.plugins",
     "EpochBatchSampler": "samplekit.sampler",
     "EpochContext": "samplekit.strategy",
     "Options": "samplekit.strategy",

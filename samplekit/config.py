@@ -39,7 +39,8 @@ import pydantic
 from pydantic import Field
 
 from samplekit.errors import ConfigError, SampleKitError
-from samplekit.registry import get_strategy, validate_strategy_class
+from samplekit.plugins import get_strategy
+from samplekit.registry import validate_strategy_class
 from samplekit.strategy import Options, Strategy
 
 __all__ = [

@@ -179,7 +179,7 @@ def describe_strategies(infos: Iterable[StrategyInfo] | None = None) -> list[Str
         [('class_weighted', 'built-in'), ('negative_subsampling', 'built-in')]
     """
     if infos is None:
-        from samplekit.registry import available_strategies, strategy_info
+        from samplekit.plugins import available_strategies, strategy_info
 
         infos = [strategy_info(name) for name in available_strategies()]
     return [describe_strategy(info) for info in infos]

@@ -37,19 +37,24 @@ import pluggy
 
 from samplekit import hookspecs
 from samplekit.errors import PluginError, PluginWarning
-from samplekit.registry import StrategyRegistry
+from samplekit.registry import StrategyInfo, StrategyRegistry
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from samplekit.strategy import Strategy
 
 __all__ = [
     "DEFAULT_PLUGINS",
     "ENTRY_POINT_GROUP",
     "PluginManager",
+    "available_strategies",
     "get_plugin_manager",
+    "get_strategy",
     "installed_plugins",
     "isolated_plugin_manager",
     "make_plugin_manager",
+    "strategy_info",
 ]
 
 ENTRY_POINT_GROUP = "samplekit"
@@ -81,7 +86,7 @@ class PluginManager(pluggy.PluginManager):
     def __init__(self) -> None:
         super().__init__(hookspecs.PROJECT_NAME)
         self.add_hookspecs(hookspecs)
-        self.strategies = StrategyRegistry(self)
+        self.strategies = StrategyRegistry(self._unknown_hint)
         self.failures: dict[str, str] = {}
         self.load_plugins: str | None = None
         self.not_selected: list[str] = []
@@ -94,7 +99,15 @@ class PluginManager(pluggy.PluginManager):
             return None
         try:
             self.check_pending()
-            self.strategies.collect(plugin)
+            self.strategies.collect(
+                [
+                    impl
+                    for impl in self.hook.samplekit_register_strategies.get_hookimpls()
+                    if impl.plugin is plugin
+                ],
+                plugin_name=plugin_name,
+                source=self.describe(plugin_name),
+            )
         except BaseException as exc:  # SystemExit from a hook too: refuse the plugin, not exit
             super().unregister(plugin)
             if isinstance(exc, (PluginError, KeyboardInterrupt)):
@@ -117,6 +130,23 @@ class PluginManager(pluggy.PluginManager):
         if plugin_name in DEFAULT_PLUGINS:
             return "built-in"
         return self._sources.get(plugin_name, f"plugin {plugin_name}")
+
+    def _unknown_hint(self) -> str:
+        """Why a strategy may be missing: plugins that failed, or a plugin selection."""
+        hint = ""
+        if self.failures:
+            broken = "; ".join(f"{dist}: {error}" for dist, error in self.failures.items())
+            hint += f". These plugins failed to load and may provide it: {broken}"
+        if self.load_plugins is not None:
+            left_out = ", ".join(self.not_selected) or "none"
+            setting = self.load_plugins
+            shown = setting if len(setting) <= 200 else f"{setting[:200]}..."
+            hint += (
+                f". {LOAD_PLUGINS_ENV}={shown!r} restricted which installed plugins loaded "
+                f"(left out: {left_out}); add the plugin that provides the strategy to it, or "
+                f"unset it to load every installed plugin"
+            )
+        return hint
 
     def load_entrypoints(self, only: set[str] | None = None) -> None:
         """Register every installed ``samplekit`` entry point, one at a time.
@@ -267,3 +297,32 @@ def isolated_plugin_manager(*, entrypoints: bool = False) -> Iterator[PluginMana
     finally:
         with _lock:
             _manager = previous
+
+
+def available_strategies() -> list[str]:
+    """Names of every registered strategy, built-ins and plugins alike, sorted.
+
+    Examples:
+        >>> from samplekit import available_strategies
+        >>> available_strategies()[:3]
+        ['class_weighted', 'negative_subsampling', 'stratified']
+    """
+    return get_plugin_manager().strategies.names()
+
+
+def strategy_info(name: str) -> StrategyInfo:
+    """The `samplekit.registry.StrategyInfo` of the strategy registered as ``name``.
+
+    Raises:
+        UnknownStrategyError: if no strategy has that name.
+    """
+    return get_plugin_manager().strategies.get(name)
+
+
+def get_strategy(name: str) -> type[Strategy]:
+    """The strategy class registered as ``name``.
+
+    Raises:
+        UnknownStrategyError: if no strategy has that name.
+    """
+    return strategy_info(name).strategy

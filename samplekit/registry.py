@@ -1,15 +1,18 @@
 """Strategy names -> strategy classes, filled through the ``samplekit_register_strategies`` hook.
 
-This module is the only code that calls the hook, so the untyped hook call gets a typed face here.
-Strategies are collected from each plugin when it is registered with the plugin manager, which is
-how a broken or clashing strategy is refused at registration rather than later.
+This module is the only code that calls the hook's implementations, so the untyped hook call
+gets a typed face here. The plugin manager (`samplekit.plugins`) hands a `StrategyRegistry`
+each plugin's implementations when the plugin is registered, which is how a broken or clashing
+strategy is refused at registration rather than later; the registry knows nothing else of the
+plugin manager.
 
 Examples:
-    >>> from samplekit import available_strategies, get_strategy
-    >>> "stratified" in available_strategies()
-    True
-    >>> get_strategy("stratified").name
-    'stratified'
+    >>> from samplekit.registry import StrategyRegistry
+    >>> from samplekit.strategies.stratified import Stratified
+    >>> registry = StrategyRegistry()
+    >>> registry.add([Stratified], plugin_name="mine", source="plugin mine")
+    >>> registry.names(), registry.get("stratified").source
+    (['stratified'], 'plugin mine')
 """
 
 from __future__ import annotations
@@ -23,16 +26,11 @@ from samplekit.errors import PluginError, UnknownStrategyError
 from samplekit.strategy import Options, Strategy
 
 if TYPE_CHECKING:
-    from samplekit.plugins import PluginManager
+    from collections.abc import Callable, Iterable
 
-__all__ = [
-    "StrategyInfo",
-    "StrategyRegistry",
-    "available_strategies",
-    "get_strategy",
-    "strategy_info",
-    "validate_strategy_class",
-]
+    from pluggy import HookImpl
+
+__all__ = ["StrategyInfo", "StrategyRegistry", "validate_strategy_class"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,25 +93,39 @@ def validate_strategy_class(strategy: Any) -> type[Strategy]:
 
 
 class StrategyRegistry:
-    """The strategies known to one plugin manager, kept in step with its plugins."""
+    """The registered strategies by name.
 
-    def __init__(self, pm: PluginManager) -> None:
-        self._pm = pm
+    Args:
+        hint: called when a name is unknown; returns text to add to the error (why the strategy
+            may be missing: plugins that failed to load, a plugin selection).
+    """
+
+    def __init__(self, hint: Callable[[], str] = str) -> None:
+        self._hint = hint
         self._entries: dict[str, StrategyInfo] = {}
 
-    def collect(self, plugin: object) -> None:
-        """Call ``plugin``'s hook implementations and add the strategies they register.
+    def collect(self, impls: Iterable[HookImpl], *, plugin_name: str, source: str) -> None:
+        """Call one plugin's hook implementations and add the strategies they register.
 
         All or nothing: if any registration fails, none of this plugin's strategies are added.
 
         Raises:
             PluginError: for an invalid strategy class or a name that is already taken.
         """
-        plugin_name = self._pm.get_name(plugin) or repr(plugin)
-        source = self._pm.describe(plugin_name)
-        added: dict[str, StrategyInfo] = {}
+        added: list[type[Strategy]] = []
+        arguments: dict[str, Any] = {"register": added.append}
+        for impl in impls:
+            impl.function(**{arg: arguments[arg] for arg in impl.argnames})
+        self.add(added, plugin_name=plugin_name, source=source)
 
-        def register(strategy: type[Strategy], /) -> None:
+    def add(self, strategies: Iterable[Any], *, plugin_name: str, source: str) -> None:
+        """Add ``strategies`` registered by ``plugin_name``, all or none.
+
+        Raises:
+            PluginError: for an invalid strategy class or a name that is already taken.
+        """
+        added: dict[str, StrategyInfo] = {}
+        for strategy in strategies:
             cls = validate_strategy_class(strategy)
             clash = self._entries.get(cls.name) or added.get(cls.name)
             if clash is not None:
@@ -125,11 +137,6 @@ class StrategyRegistry:
                 )
                 raise PluginError(msg)
             added[cls.name] = StrategyInfo(cls.name, cls, source, plugin_name)
-
-        arguments: dict[str, Any] = {"register": register}
-        for impl in self._pm.hook.samplekit_register_strategies.get_hookimpls():
-            if impl.plugin is plugin:
-                impl.function(**{arg: arguments[arg] for arg in impl.argnames})
         self._entries.update(added)
 
     def discard(self, plugin_name: str) -> None:
@@ -149,61 +156,22 @@ class StrategyRegistry:
         """The strategy registered as ``name``.
 
         Raises:
-            UnknownStrategyError: listing the available names, the closest match, any plugin
-                that failed to load (the name may have been one of its strategies), and, when
-                ``SAMPLEKIT_LOAD_PLUGINS`` selected the plugins, its value and the installed
-                plugins it left out.
+            UnknownStrategyError: listing the available names, the closest match, and the
+                registry's hint (plugins that failed to load, a plugin selection).
         """
         info = self._entries.get(name)
         if info is not None:
             return info
-        asked = repr(name) if len(repr(name)) <= 200 else f"{repr(name)[:200]}..."
+        asked = repr(name) if len(repr(name)) <= _SHOWN else f"{repr(name)[:_SHOWN]}..."
         msg = f"strategy: no strategy named {asked}; available: {', '.join(self.names())}"
-        close = difflib.get_close_matches(str(name), self.names(), n=1)
+        close = (
+            difflib.get_close_matches(name, self.names(), n=1)
+            if isinstance(name, str) and len(name) <= 2 * _SHOWN
+            else []
+        )
         if close:
             msg += f"; did you mean {close[0]!r}?"
-        failures = self._pm.failures
-        if failures:
-            broken = "; ".join(f"{dist}: {error}" for dist, error in failures.items())
-            msg += f". These plugins failed to load and may provide it: {broken}"
-        setting = self._pm.load_plugins
-        if setting is not None:
-            left_out = ", ".join(self._pm.not_selected) or "none"
-            shown = setting if len(setting) <= 200 else f"{setting[:200]}..."
-            msg += (
-                f". SAMPLEKIT_LOAD_PLUGINS={shown!r} restricted which installed plugins loaded "
-                f"(left out: {left_out}); add the plugin that provides the strategy to it, or "
-                f"unset it to load every installed plugin"
-            )
-        raise UnknownStrategyError(msg)
+        raise UnknownStrategyError(msg + self._hint())
 
 
-def _registry() -> StrategyRegistry:
-    from samplekit.plugins import get_plugin_manager
-
-    return get_plugin_manager().strategies
-
-
-def available_strategies() -> list[str]:
-    """Names of every registered strategy, built-ins and plugins alike, sorted.
-
-    Examples:
-        >>> from samplekit import available_strategies
-        >>> available_strategies()[:3]
-        ['class_weighted', 'negative_subsampling', 'stratified']
-    """
-    return _registry().names()
-
-
-def strategy_info(name: str) -> StrategyInfo:
-    """The `StrategyInfo` of the strategy registered as ``name``."""
-    return _registry().get(name)
-
-
-def get_strategy(name: str) -> type[Strategy]:
-    """The strategy class registered as ``name``.
-
-    Raises:
-        UnknownStrategyError: if no strategy has that name.
-    """
-    return strategy_info(name).strategy
+_SHOWN = 60  # characters of an unknown name the error quotes

@@ -198,7 +198,7 @@ def _picture_name(words: list[str], page: str) -> str | None:
 
 def _options(name: str) -> str:
     from samplekit.describe import options_table
-    from samplekit.registry import get_strategy
+    from samplekit.plugins import get_strategy
 
     if "." in name:
         module, _, attribute = name.rpartition(".")

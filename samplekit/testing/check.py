@@ -24,7 +24,8 @@ from hypothesis.errors import FailedHealthCheck, Flaky, Unsatisfiable
 from samplekit import selection
 from samplekit.config import StrategyConfig, validate_config
 from samplekit.errors import ConfigError, LabelsError, StrategyOutputError
-from samplekit.registry import get_strategy, validate_strategy_class
+from samplekit.plugins import get_strategy
+from samplekit.registry import validate_strategy_class
 from samplekit.rng import generator
 from samplekit.sampler import EpochBatchSampler
 from samplekit.strategy import EpochContext, Options, Strategy
