@@ -12,9 +12,12 @@ Examples:
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from typing import TYPE_CHECKING
 
 import torch
+
+from samplekit.labels import class_counts
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -53,11 +56,6 @@ class EpochComposition:
     seen_share: dict[int, float]
 
 
-def composition(sampler: EpochBatchSampler, epochs: int, start: int = 0) -> list[EpochComposition]:
-    """Run ``epochs`` epochs from ``start`` (without moving ``sampler.epoch``) and tally them."""
-    return [row for row, _ in epoch_tallies(sampler, epochs, start)]
-
-
 def batch_class_counts(sampler: EpochBatchSampler, epoch: int) -> tuple[list[int], torch.Tensor]:
     """The samples of each class in each batch of epoch ``epoch`` (``sampler.epoch`` unchanged).
 
@@ -87,6 +85,9 @@ def epoch_tallies(
     moving ``sampler.epoch``). The counts are as in `batch_class_counts`; only one epoch's
     are held at a time. `composition` and `batch_class_counts` are built on this.
 
+    Memory: besides the sampler's own epoch, one byte or two per sample (its class and whether
+    it was seen) and the ``[batches, classes]`` counts; batches are tallied a chunk at a time.
+
     Examples:
         >>> from samplekit import EpochBatchSampler
         >>> from samplekit.report import epoch_tallies
@@ -94,35 +95,103 @@ def epoch_tallies(
         >>> [(row.epoch, counts.tolist()) for row, counts in epoch_tallies(sampler, 2)]
         [(0, [[4, 1], [4, 1]]), (1, [[4, 1], [4, 1]])]
     """
-    labels = sampler.labels.to(torch.int64)
-    values = torch.unique(labels)
-    keys = values.tolist()
-    n_classes = len(keys)
-    klass = torch.searchsorted(values, labels)  # class position of every sample
-    totals = torch.bincount(klass, minlength=n_classes)
-    seen = torch.zeros(labels.numel(), dtype=torch.bool)
+    tally = _Tally(sampler)
     for epoch in range(start, start + epochs):
-        batches = [torch.tensor(b, dtype=torch.int64) for b in sampler.epoch_batches(epoch)]
-        sizes = torch.tensor([b.numel() for b in batches], dtype=torch.int64)
-        flat = torch.cat(batches) if batches else torch.zeros(0, dtype=torch.int64)
-        seen[flat] = True
-        batch_of = torch.repeat_interleave(torch.arange(len(batches)), sizes)
-        counts = torch.bincount(
-            batch_of * n_classes + klass[flat], minlength=len(batches) * n_classes
-        ).view(len(batches), n_classes)
-        full = counts[sizes == sampler.batch_size]
-        if not len(full):  # no full batch: the spread is over every batch there is, if any
-            full = counts if batches else torch.zeros((1, n_classes), dtype=torch.int64)
-        seen_share = torch.bincount(klass[seen], minlength=n_classes) / totals
+        yield tally.epoch(epoch, keep_counts=True)
+
+
+def composition(sampler: EpochBatchSampler, epochs: int, start: int = 0) -> list[EpochComposition]:
+    """Run ``epochs`` epochs from ``start`` (without moving ``sampler.epoch``) and tally them.
+
+    As `epoch_tallies`, without keeping any epoch's per-batch counts: memory does not grow with
+    the number of batches.
+    """
+    tally = _Tally(sampler)
+    return [tally.epoch(epoch, keep_counts=False)[0] for epoch in range(start, start + epochs)]
+
+
+# Indices (and batch x class cells) tallied per step: bounds the temporaries to a few MB.
+_CHUNK = 1 << 18
+
+
+class _Tally:
+    """Per-class tallies of a sampler's epochs, with memory linear in the labels' count."""
+
+    def __init__(self, sampler: EpochBatchSampler) -> None:
+        self.sampler = sampler
+        labels = sampler.labels
+        self.classes, self.totals = class_counts(labels)
+        self.keys: list[int] = self.classes.tolist()
+        n_classes = len(self.keys)
+        dtype = next(
+            t for t in (torch.uint8, torch.int16, torch.int32, torch.int64)
+            if n_classes <= torch.iinfo(t).max
+        )  # fmt: skip
+        self.klass = torch.empty(labels.numel(), dtype=dtype)  # class position of every sample
+        for at in range(0, labels.numel(), _CHUNK):
+            block = labels[at : at + _CHUNK].to(torch.int64)
+            self.klass[at : at + _CHUNK] = torch.searchsorted(self.classes, block).to(dtype)
+        self.seen = torch.zeros(labels.numel(), dtype=torch.bool)
+
+    def epoch(self, epoch: int, *, keep_counts: bool) -> tuple[EpochComposition, torch.Tensor]:
+        n_classes = len(self.keys)
+        size = self.sampler.batch_size
+        total = torch.zeros(n_classes, dtype=torch.int64)
+        extremes: dict[bool, tuple[torch.Tensor, torch.Tensor]] = {}  # full batches? -> min, max
+        parts: list[torch.Tensor] = []
+        batches = 0
+        chunk: list[list[int]] = []
+        held = 0
+
+        def flush() -> None:
+            sizes = torch.tensor([len(b) for b in chunk], dtype=torch.int64)
+            flat = torch.tensor(list(itertools.chain.from_iterable(chunk)), dtype=torch.int64)
+            self.seen[flat] = True
+            batch_of = torch.repeat_interleave(torch.arange(len(chunk)), sizes)
+            counts = torch.bincount(
+                batch_of * n_classes + self.klass[flat].to(torch.int64),
+                minlength=len(chunk) * n_classes,
+            ).view(len(chunk), n_classes)
+            total.add_(counts.sum(0))
+            for full, rows in ((True, counts[sizes == size]), (False, counts)):
+                if not len(rows):
+                    continue
+                low, high = rows.min(0).values, rows.max(0).values
+                if full in extremes:
+                    low = torch.minimum(low, extremes[full][0])
+                    high = torch.maximum(high, extremes[full][1])
+                extremes[full] = (low, high)
+            if keep_counts:
+                parts.append(counts)
+            chunk.clear()
+
+        for batch in self.sampler.epoch_batches(epoch):
+            chunk.append(batch)
+            batches += 1
+            held += len(batch) + n_classes
+            if held >= _CHUNK:
+                flush()
+                held = 0
+        if chunk:
+            flush()
+        # the spread is over full batches; with none, over every batch there is, if any
+        zeros = torch.zeros(n_classes, dtype=torch.int64)
+        low, high = extremes.get(True, extremes.get(False, (zeros, zeros)))
+        seen = torch.zeros(n_classes, dtype=torch.int64)
+        for at in range(0, self.seen.numel(), _CHUNK):
+            picked = self.klass[at : at + _CHUNK][self.seen[at : at + _CHUNK]]
+            seen += torch.bincount(picked.to(torch.int64), minlength=n_classes)
+        seen_share = seen / self.totals
         row = EpochComposition(
             epoch=epoch,
-            batches=len(batches),
-            class_counts=dict(zip(keys, counts.sum(0).tolist(), strict=True)),
-            batch_min=dict(zip(keys, full.min(0).values.tolist(), strict=True)),
-            batch_max=dict(zip(keys, full.max(0).values.tolist(), strict=True)),
-            seen_share=dict(zip(keys, seen_share.tolist(), strict=True)),
+            batches=batches,
+            class_counts=dict(zip(self.keys, total.tolist(), strict=True)),
+            batch_min=dict(zip(self.keys, low.tolist(), strict=True)),
+            batch_max=dict(zip(self.keys, high.tolist(), strict=True)),
+            seen_share=dict(zip(self.keys, seen_share.tolist(), strict=True)),
         )
-        yield row, counts
+        counts = torch.cat(parts) if parts else torch.zeros((0, n_classes), dtype=torch.int64)
+        return row, counts
 
 
 def format_composition(rows: list[EpochComposition], *, seen: bool = False) -> str:
@@ -164,7 +233,7 @@ def format_label_counts(labels: torch.Tensor, *, limit: int = 20) -> str:
         >>> format_label_counts(torch.tensor([1, 0, 1, 1]))
         '4 samples, 2 classes: 0:1  1:3'
     """
-    values, counts = torch.unique(labels.to(torch.int64), return_counts=True)
+    values, counts = class_counts(labels)  # in blocks: no int64 copy of the labels
     shown = f"{labels.numel()} samples, {values.numel()} classes: "
     keep = torch.arange(values.numel())
     if values.numel() > limit:

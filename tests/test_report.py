@@ -1,0 +1,105 @@
+"""Per-epoch tallies of `samplekit.report`: exact, and in memory linear in the labels."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from typing import Any
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from samplekit import report
+from samplekit.report import batch_class_counts, composition, epoch_tallies
+from samplekit.sampler import EpochBatchSampler
+from tests.helpers import label_tensors
+
+STRATEGIES: list[tuple[str, dict[str, Any]]] = [
+    ("stratified", {}),
+    ("negative_subsampling", {"neg_ratio": 0.3, "negative_label": 0}),
+    ("class_weighted", {"class_weights": "balanced", "num_samples": 50}),
+]
+
+
+def brute_force(
+    sampler: EpochBatchSampler, epochs: int
+) -> list[tuple[list[list[int]], list[Counter[int]]]]:
+    labels = sampler.labels.tolist()
+    out = []
+    for epoch in range(epochs):
+        batches = list(sampler.epoch_batches(epoch))
+        out.append((batches, [Counter(labels[i] for i in batch) for batch in batches]))
+    return out
+
+
+@given(
+    labels=label_tensors(max_size=200, max_classes=6).map(lambda t: torch.cat((t, t.new_zeros(3)))),
+    which=st.sampled_from(range(len(STRATEGIES))),
+    batch_size=st.integers(1, 40),
+    drop_last=st.booleans(),
+    chunk=st.sampled_from([5, 1 << 18]),
+)
+def test_tallies_match_a_brute_force_count(
+    labels: torch.Tensor, which: int, batch_size: int, drop_last: bool, chunk: int
+) -> None:
+    name, options = STRATEGIES[which]
+    sampler = EpochBatchSampler(labels, name, batch_size=batch_size, drop_last=drop_last, **options)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(report, "_CHUNK", chunk)  # 5: many chunks, a partial last one
+        tallies = list(epoch_tallies(sampler, 2))
+        rows = composition(sampler, 2)
+    keys = sorted(set(labels.tolist()))
+    seen: set[int] = set()
+    totals = Counter(labels.tolist())
+    for (row, counts), plain, (batches, per_batch), epoch in zip(
+        tallies, rows, brute_force(sampler, 2), range(2), strict=True
+    ):
+        assert row == plain
+        assert row.epoch == epoch
+        assert row.batches == len(per_batch)
+        assert counts.tolist() == [[c[k] for k in keys] for c in per_batch]
+        assert row.class_counts == {k: sum(c[k] for c in per_batch) for k in keys}
+        full = [c for c, b in zip(per_batch, batches, strict=True) if len(b) == batch_size]
+        spread = full or per_batch
+        assert row.batch_min == {k: min((c[k] for c in spread), default=0) for k in keys}
+        assert row.batch_max == {k: max((c[k] for c in spread), default=0) for k in keys}
+        seen |= {i for b in batches for i in b}
+        got = Counter(int(labels[i]) for i in seen)
+        assert row.seen_share == pytest.approx({k: got[k] / totals[k] for k in keys})
+
+
+def test_batch_class_counts_is_one_epoch_of_the_tallies() -> None:
+    sampler = EpochBatchSampler([0] * 8 + [1] * 2 + [5] * 3, "stratified", batch_size=4)
+    classes, counts = batch_class_counts(sampler, epoch=1)
+    assert classes == [0, 1, 5]
+    assert counts.sum(1).tolist() == [4, 4, 4, 1]
+    assert counts.tolist() == next(epoch_tallies(sampler, 1, start=1))[1].tolist()
+
+
+_PEAK = """
+import json, resource, torch
+from samplekit.report import composition
+from samplekit.sampler import EpochBatchSampler
+n = 3_000_000
+labels = (torch.arange(n) % 10).to(torch.uint8)
+sampler = EpochBatchSampler(labels, "stratified", batch_size=256)
+sampler.epoch_indices(0)  # the sampler's own epoch: counted before
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+composition(sampler, 2)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"grew_bytes_per_label": (after - before) * 1024 / n}))
+"""
+
+
+def test_composition_tallies_without_holding_an_epochs_batches() -> None:
+    # It used to hold every batch as a tensor, then int64 copies of the labels and the epoch:
+    # some 80 bytes a label on top of the sampler's own epoch.
+    out = subprocess.run(
+        [sys.executable, "-c", _PEAK], capture_output=True, text=True, check=True, timeout=300
+    )
+    grew = json.loads(out.stdout)["grew_bytes_per_label"]
+    assert grew < 16, f"composition grew the peak by {grew:.1f} bytes a label"
