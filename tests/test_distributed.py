@@ -12,6 +12,8 @@ from ddp_worker import run_labels
 
 from samplekit import EpochBatchSampler
 
+pytestmark = pytest.mark.slow  # every test here starts gloo processes
+
 WORKER = Path(__file__).with_name("ddp_worker.py")
 LIMIT = 240  # seconds: a hang fails the test instead of stalling CI
 

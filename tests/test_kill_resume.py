@@ -7,6 +7,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # starts, kills and restarts training processes
+
 WORKER = Path(__file__).with_name("resume_worker.py")
 
 

@@ -6,7 +6,7 @@ It adds:
   strategies for the duration of one test, so installed plugins cannot affect it; strategies
   registered on it are usable by name inside the test and vanish after it;
 - the hypothesis profile ``samplekit-ci`` (``derandomize=True, deadline=None,
-  print_blob=True``), selected with hypothesis' own option ``--hypothesis-profile=samplekit-ci``.
+  print_blob=True``, no ``too_slow`` health check), selected with hypothesis' own option ``--hypothesis-profile=samplekit-ci``.
   It is never loaded by default.
 
 Importing this module imports neither samplekit's strategies, torch nor hypothesis: pytest loads
@@ -35,9 +35,16 @@ def register_profiles() -> None:
     Call it from a ``conftest.py`` to load the profile yourself, e.g. from an environment
     variable: ``register_profiles(); settings.load_profile("samplekit-ci")``.
     """
-    from hypothesis import settings
+    from hypothesis import HealthCheck, settings
 
-    settings.register_profile(CI_PROFILE, derandomize=True, deadline=None, print_blob=True)
+    settings.register_profile(
+        CI_PROFILE,
+        derandomize=True,
+        deadline=None,
+        print_blob=True,
+        # CI machines are shared and noisy: a timing health check would fail at random there.
+        suppress_health_check=[HealthCheck.too_slow],
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
