@@ -252,7 +252,7 @@ def _parse_assignments(
     help=(
         "Also draw the epochs to FILE (.png, .svg, .pdf, ...): each batch's samples per class "
         "and, for strategies that leave samples out, the share of each class seen so far. "
-        "Needs matplotlib: pip install 'samplekit[plot]'."
+        "Needs matplotlib (pip install matplotlib)."
     ),
 )
 def preview(
@@ -338,7 +338,7 @@ def _check_plot_path(path: pathlib.Path) -> str:
     try:
         return check_plot_path(path)
     except ModuleNotFoundError:
-        msg = "--plot needs matplotlib: pip install 'samplekit[plot]'"
+        msg = "--plot needs matplotlib: pip install matplotlib"
         raise InputError(msg, param="'--plot'") from None
     except ConfigError as exc:
         raise InputError(str(exc), param="'--plot'") from None

@@ -1,6 +1,7 @@
 """Pictures of what a sampler's epochs hold, for ``samplekit preview --plot`` (needs matplotlib).
 
-matplotlib is the optional extra ``pip install 'samplekit[plot]'``. It is imported only when a
+matplotlib is optional (``pip install matplotlib``, or the ``plot`` extra). It is imported only
+when a
 figure is drawn or a path is checked, and only through its object-oriented API (no pyplot): a
 `matplotlib.figure.Figure` is built and saved without touching the user's backend or any
 global matplotlib state, so this works headless.
@@ -67,7 +68,7 @@ MAX_STACKED_BATCHES = 5_000
 HIGHLIGHTED_CLASSES = 5
 """With many classes, how many of the least-seen are coloured in the seen panel."""
 
-_MISSING = "samplekit.plot needs matplotlib: pip install 'samplekit[plot]'"
+_MISSING = "samplekit.plot needs matplotlib: pip install matplotlib"
 _WIDTH = 11.0  # inches, at matplotlib's default 100 dpi: 1100 pixels
 _EPOCH_LABELS = 12  # most epoch labels along the top; more epochs label every k-th
 _EPOCH_LINES = 100  # most epochs separated by lines; more would paint the panel grey

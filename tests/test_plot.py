@@ -299,7 +299,7 @@ def test_cli_plot_draws_the_same_as_the_library(labels_path, tmp_path, monkeypat
 @pytest.mark.parametrize(
     ("case", "fragment"),
     [
-        ("no matplotlib", "'--plot': --plot needs matplotlib: pip install 'samplekit[plot]'\n"),
+        ("no matplotlib", "'--plot': --plot needs matplotlib: pip install matplotlib\n"),
         ("suffix", "such as .png"),
         ("no suffix", "such as .png"),
         ("no directory", "does not exist"),
