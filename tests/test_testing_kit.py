@@ -593,37 +593,32 @@ def test_strategies_and_their_declarations_do_not_import_hypothesis() -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_pytest_plugin_registers_the_profile_only_when_asked(tmp_path):
+@pytest.mark.parametrize("asked", [True, False])
+def test_pytest_plugin_registers_the_profile_only_when_asked(tmp_path, asked):
+    expected = "samplekit-ci" if asked else "default"  # never loaded unless asked for
     (tmp_path / "test_profile.py").write_text(
         textwrap.dedent(
-            """
-            from hypothesis import settings
+            f"""
+            from hypothesis import HealthCheck, settings
 
             def test_profile():
-                assert settings.get_current_profile_name() == "samplekit-ci"
-                assert settings.default.derandomize and settings.default.deadline is None
-                assert settings.default.print_blob
+                assert settings.get_current_profile_name() == {expected!r}
+                if {asked}:
+                    assert settings.default.derandomize and settings.default.deadline is None
+                    assert settings.default.print_blob
+                    assert HealthCheck.too_slow in settings.default.suppress_health_check
             """
         )
     )
+    option = ["--hypothesis-profile=samplekit-ci"] if asked else []
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            str(tmp_path),
-            "--hypothesis-profile=samplekit-ci",
-        ],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path), *option],
         capture_output=True,
         text=True,
         cwd=tmp_path,
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert settings.get_current_profile_name() != "samplekit-ci"  # never loaded by default
 
 
 def test_pytest_plugin_import_is_cheap():
