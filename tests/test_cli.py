@@ -607,6 +607,7 @@ def script() -> str:
     return str(path)
 
 
+@pytest.mark.slow
 def test_console_script_preview_and_error(tmp_path):
     path = write_labels(tmp_path, "csv", SHUFFLED)
     env = {**os.environ, "SAMPLEKIT_LOAD_PLUGINS": ""}

@@ -228,6 +228,7 @@ def test_same_seed_same_figure_and_no_global_rng_touched(tmp_path):
     assert before[2] == after[2]
 
 
+@pytest.mark.slow
 def test_no_matplotlib_at_import_and_no_pyplot_when_drawing(tmp_path):
     code = (
         "import sys\n"

@@ -432,6 +432,7 @@ def test_keyboard_interrupt_from_a_plugin_still_interrupts(
         load(monkeypatch, "sk-interrupted")
 
 
+@pytest.mark.slow
 def test_cli_strategies_survives_a_plugin_calling_sys_exit(installed: Path) -> None:
     script = Path(sys.executable).parent / ("samplekit.exe" if os.name == "nt" else "samplekit")
     path = os.pathsep.join([str(installed), os.environ.get("PYTHONPATH", "")])

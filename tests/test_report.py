@@ -95,6 +95,7 @@ print(json.dumps({"grew_bytes_per_label": (after - before) * 1024 / n}))
 """
 
 
+@pytest.mark.slow
 def test_composition_tallies_without_holding_an_epochs_batches() -> None:
     # It used to hold every batch as a tensor, then int64 copies of the labels and the epoch:
     # some 80 bytes a label on top of the sampler's own epoch.

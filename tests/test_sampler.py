@@ -102,9 +102,13 @@ def test_partial_iteration_does_not_advance():
 
 def test_set_epoch_during_iteration_wins():
     sampler = EpochBatchSampler([0, 1] * 50, "stratified", batch_size=10)
-    with pytest.raises(StaleIteratorError, match="superseded"):
+
+    def loop_that_sets_the_epoch():
         for _ in sampler:
             sampler.set_epoch(7)
+
+    with pytest.raises(StaleIteratorError, match="superseded"):
+        loop_that_sets_the_epoch()
     assert sampler.epoch == 7
     assert list(sampler) == list(sampler.epoch_batches(7))  # the whole of epoch 7
 

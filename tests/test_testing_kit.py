@@ -559,6 +559,7 @@ def run_python(code, **env):
     )
 
 
+@pytest.mark.slow
 def test_import_samplekit_does_not_import_hypothesis_and_the_kit_names_the_extra():
     result = run_python(
         """
@@ -576,6 +577,7 @@ def test_import_samplekit_does_not_import_hypothesis_and_the_kit_names_the_extra
     assert 'pip install "samplekit[testing]"' in result.stdout
 
 
+@pytest.mark.slow
 def test_strategies_and_their_declarations_do_not_import_hypothesis() -> None:
     result = run_python(
         """
@@ -593,6 +595,7 @@ def test_strategies_and_their_declarations_do_not_import_hypothesis() -> None:
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("asked", [True, False])
 def test_pytest_plugin_registers_the_profile_only_when_asked(tmp_path, asked):
     expected = "samplekit-ci" if asked else "default"  # never loaded unless asked for
@@ -621,6 +624,7 @@ def test_pytest_plugin_registers_the_profile_only_when_asked(tmp_path, asked):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_pytest_plugin_import_is_cheap():
     result = run_python(
         """

@@ -87,10 +87,29 @@ class NegativeSubsampling(samplekit.Strategy):
 
     @classmethod
     def example_labels(cls, options: NegativeSubsampling.Options) -> SearchStrategy[LabelArray]:
-        """Labels `samplekit.testing.check_strategy` draws: negatives and at least one positive."""
+        """Labels `samplekit.testing.check_strategy` draws: negatives and at least one positive.
+
+        With ``neg_per_pos``, at least that many negatives per positive (as a list, shuffled).
+        """
         from samplekit.testing import labels
 
-        return labels(required=[options.negative_label], min_classes=2)
+        ratio, negative = options.neg_per_pos, options.negative_label
+        if ratio is None or ratio * 90 > 10_000:  # too many negatives to draw: refused anyway
+            return labels(required=[negative], min_classes=2)
+
+        from hypothesis import strategies as st
+
+        @st.composite
+        def enough_negatives(draw: st.DrawFn) -> list[int]:
+            others = st.integers(-1000, 1000).filter(lambda value: value != negative)
+            positive = draw(st.lists(others, min_size=1, max_size=3, unique=True))
+            counts = draw(st.lists(st.integers(1, 30), min_size=len(positive), max_size=3))
+            needed = math.ceil(ratio * sum(counts))
+            values = [negative] * draw(st.integers(max(1, needed), needed + 50))
+            values += [v for v, count in zip(positive, counts, strict=False) for _ in range(count)]
+            return draw(st.permutations(values))
+
+        return enough_negatives()
 
     def __init__(self, labels: torch.Tensor, options: NegativeSubsampling.Options) -> None:
         super().__init__(labels, options)
