@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import inspect
 import json
 import re
 import types
@@ -99,6 +100,9 @@ class OptionInfo:
         return cast("OptionDict", dataclasses.asdict(self))  # the same fields, in order
 
 
+_TAKES_VALIDATED_DATA = "validated_data" in inspect.signature(FieldInfo.get_default).parameters
+
+
 def describe_options(options_model: type[pydantic.BaseModel]) -> list[OptionInfo]:
     """Describe every field of a strategy's ``Options`` model, in declaration order.
 
@@ -125,11 +129,11 @@ def describe_options(options_model: type[pydantic.BaseModel]) -> list[OptionInfo
         required = field.is_required()
         default: Any = None
         if not required:
-            value = (
-                field.get_default(call_default_factory=True, validated_data={})
-                if field.default_factory is not None
-                else field.default
-            )
+            value = field.default
+            if field.default_factory is not None:
+                # pydantic >= 2.10 passes factories the validated data; older ones take none.
+                extra: dict[str, Any] = {"validated_data": {}} if _TAKES_VALIDATED_DATA else {}
+                value = field.get_default(call_default_factory=True, **extra)
             default = pydantic_core.to_jsonable_python(value, fallback=repr)
         constraints = _constraints(field.metadata, name)
         choices = _literal_choices(field.annotation)

@@ -25,7 +25,13 @@ from samplekit.rng import index_dtype
 
 __all__ = ["ClassIndex", "as_label_tensor", "class_counts", "to_label_tensor", "where"]
 
-_WIDEN = {torch.uint16: torch.int32, torch.uint32: torch.int64, torch.uint64: torch.int64}
+# torch's unsigned 16/32/64-bit dtypes (torch >= 2.3) widen to the signed type that holds them.
+_WIDEN = {
+    getattr(torch, name): wide
+    for name, wide in (("uint16", torch.int32), ("uint32", torch.int64), ("uint64", torch.int64))
+    if hasattr(torch, name)
+}
+_UINT64 = getattr(torch, "uint64", None)
 _COMPACT = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
 # Above this many distinct label values between min and max, counting uses a sort, not bincount.
 _BINCOUNT_SPAN = 1 << 22
@@ -100,7 +106,7 @@ def to_label_tensor(source: Any, what: str) -> torch.Tensor:
             tensor = torch.as_tensor(array)
     if tensor.dtype == torch.bool:
         tensor = tensor.to(torch.uint8)
-    if tensor.dtype == torch.uint64 and bool((tensor.view(torch.int64) < 0).any()):
+    if tensor.dtype == _UINT64 and bool((tensor.view(torch.int64) < 0).any()):
         big = int(tensor.view(torch.int64).min()) + 2**64
         msg = (
             f"{what}: labels of 2**63 or more (here {big}) do not fit int64; map them to "

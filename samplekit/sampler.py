@@ -23,9 +23,9 @@ from samplekit.strategy import EpochContext
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
+    from typing import Self
 
     import torch
-    from typing_extensions import Self
 
     from samplekit.strategy import Strategy
 

@@ -125,7 +125,7 @@ def run_page(page: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
         for line, code in python_blocks(page):
             try:
                 exec(compile(code, f"{page.name}:{line}", "exec"), namespace)
-            except Exception as exc:  # noqa: PERF203 - one report per failing block
+            except Exception as exc:
                 pytest.fail(f"{page.name}, block at line {line}: {type(exc).__name__}: {exc}")
     return namespace
 

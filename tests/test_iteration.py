@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
-from torchdata.stateful_dataloader import StatefulDataLoader
 
 import samplekit
 from samplekit import EpochBatchSampler, StaleIteratorError
@@ -77,28 +76,6 @@ def test_a_loop_broken_mid_epoch_under_workers_skips_what_the_workers_took() -> 
     rest = [xb.tolist() for (xb,) in loader]
     assert seen == reference[:5]
     assert rest == reference[5 + 2 * 2 :]
-
-
-@pytest.mark.parametrize("workers", [0, 2])
-def test_a_stateful_dataloader_continues_exactly_after_a_break(workers: int) -> None:
-    sampler = EpochBatchSampler(torch.arange(200) % 2, "stratified", batch_size=4)
-    reference = list(sampler.epoch_batches(0))
-    loader = StatefulDataLoader(
-        TensorDataset(torch.arange(200)), batch_sampler=sampler, num_workers=workers
-    )
-    seen = []
-    for (xb,) in loader:
-        seen.append(xb.tolist())
-        if len(seen) == 5:
-            state = loader.state_dict()
-            break
-    resumed = StatefulDataLoader(
-        TensorDataset(torch.arange(200)),
-        batch_sampler=EpochBatchSampler(torch.arange(200) % 2, "stratified", batch_size=4),
-        num_workers=workers,
-    )
-    resumed.load_state_dict(state)
-    assert seen + [xb.tolist() for (xb,) in resumed] == reference
 
 
 def test_a_new_iteration_supersedes_an_older_one() -> None:

@@ -7,6 +7,7 @@ import torch
 from helpers import label_tensors
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from torch.utils.data import TensorDataset
 from torchdata.stateful_dataloader import StatefulDataLoader
 
 from samplekit import ConfigError, EpochBatchSampler
@@ -213,3 +214,25 @@ def test_stateful_dataloader_resumes_at_and_around_an_epoch_boundary(tmp_path, w
     train(resumed, trained, start=epoch)
     reference = EpochBatchSampler(labels, "stratified", batch_size=8, seed=3)
     assert trained == [b for e in range(3) for b in reference.epoch_batches(e)]
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_stateful_dataloader_continues_exactly_after_a_break(workers: int) -> None:
+    sampler = EpochBatchSampler(torch.arange(200) % 2, "stratified", batch_size=4)
+    reference = list(sampler.epoch_batches(0))
+    loader = StatefulDataLoader(
+        TensorDataset(torch.arange(200)), batch_sampler=sampler, num_workers=workers
+    )
+    seen = []
+    for (xb,) in loader:
+        seen.append(xb.tolist())
+        if len(seen) == 5:
+            state = loader.state_dict()
+            break
+    resumed = StatefulDataLoader(
+        TensorDataset(torch.arange(200)),
+        batch_sampler=EpochBatchSampler(torch.arange(200) % 2, "stratified", batch_size=4),
+        num_workers=workers,
+    )
+    resumed.load_state_dict(state)
+    assert seen + [xb.tolist() for (xb,) in resumed] == reference

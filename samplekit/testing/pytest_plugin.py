@@ -6,8 +6,8 @@ It adds:
   strategies for the duration of one test, so installed plugins cannot affect it; strategies
   registered on it are usable by name inside the test and vanish after it;
 - the hypothesis profile ``samplekit-ci`` (``derandomize=True, deadline=None,
-  print_blob=True``, no ``too_slow`` health check), selected with hypothesis' own option ``--hypothesis-profile=samplekit-ci``.
-  It is never loaded by default.
+  print_blob=True``, no ``too_slow`` health check), selected with hypothesis' own option
+  ``--hypothesis-profile=samplekit-ci``. It is never loaded by default.
 
 Importing this module imports neither samplekit's strategies, torch nor hypothesis: pytest loads
 it in every run of every project where samplekit is installed, with or without hypothesis.
