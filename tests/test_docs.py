@@ -254,6 +254,9 @@ def test_readme_setup_shows_the_cpu_only_torch_command() -> None:
     command = "pip install torch --index-url https://download.pytorch.org/whl/cpu"
     assert command in setup
     assert setup.index(command) < setup.index('pip install -e ".[dev]"')
+    block = setup.split("```bash\n", 1)[1].split("```", 1)[0]
+    commands = [line.split("#")[0].strip() for line in block.splitlines()]
+    assert commands == ['pip install -e ".[dev]"', "samplekit demo", "pytest"]  # the set-up
 
 
 # --- the generator itself, on pages made here ------------------------------------------------
