@@ -188,6 +188,11 @@ class EpochBatchSampler(Sampler[list[int]]):
         return self._config.batch_size
 
     @property
+    def batcher(self) -> FixedSize:
+        """How each epoch's order is cut into batches (see `samplekit.batching`)."""
+        return self._batcher
+
+    @property
     def drop_last(self) -> bool:
         """Whether the last, smaller batch of an epoch is dropped."""
         return self._config.drop_last

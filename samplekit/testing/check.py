@@ -6,6 +6,7 @@ See ``docs/testing.md`` for the list of claims checked and how to opt in to more
 from __future__ import annotations
 
 import contextlib
+import itertools
 import random
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -503,16 +504,15 @@ class _Run:
     ) -> None:
         size, length = sampler.batch_size, len(direct)
         sizes = [len(b) for b in batches]
-        last_ok = not sizes or (
-            0 < sizes[-1] <= size and (sizes[-1] == size or not sampler.drop_last)
-        )
-        if any(s != size for s in sizes[:-1]) or not last_ok:
+        offsets = sampler.batcher.offsets(length)  # where the batcher says batches start
+        expected = [stop - start for start, stop in itertools.pairwise(offsets)]
+        if sizes != expected:
             self.fail(
                 "batch sizes",
                 f"batch sizes {sizes[:10]}...{sizes[-3:]} with batch_size={size}, "
                 f"drop_last={sampler.drop_last}",
             )
-        due = length - (length % size if sampler.drop_last else 0)
+        due = offsets[-1]
         if sum(sizes) != due:
             self.fail(
                 "epoch_length",
