@@ -26,19 +26,24 @@ Examples:
 from __future__ import annotations
 
 import difflib
-import json
 import re
-import reprlib
-import types
-import typing
-from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, Union
+from collections.abc import Mapping
+from typing import Any
 
-import numpy as np
 import pydantic
 from pydantic import Field
 
 from samplekit.errors import ConfigError, SampleKitError
+from samplekit.inputs import (
+    INT64_MAX,
+    INT64_MIN,
+    LISTED,
+    MAX_DEPTH,
+    load_json,
+    plain_input,
+    quote,
+    quote_keys,
+)
 from samplekit.plugins import get_strategy
 from samplekit.registry import validate_strategy_class
 from samplekit.strategy import Options, Strategy
@@ -56,8 +61,6 @@ __all__ = [
     "validate_config",
 ]
 
-#: The range of every integer strategy option: int64, what a label or index tensor holds.
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 #: The range of ``seed``: what ``torch.Generator.manual_seed`` accepts (it is mixed with the epoch
 #: into a 64-bit seed by `samplekit.rng.derive_seed`).
 SEED_MIN, SEED_MAX = -(2**63), 2**64 - 1
@@ -66,11 +69,6 @@ MAX_BATCH_SIZE = 2**31 - 1
 #: The largest number of samples an option may ask of one epoch (``num_samples``): the epoch's
 #: indices are held in memory, 8 bytes each, so 2**31 - 1 of them already take 16 GiB.
 MAX_EPOCH_SAMPLES = 2**31 - 1
-#: How deeply a config may nest mappings and lists (a real one nests three levels).
-MAX_DEPTH = 10
-
-# Errors an error message lists at most; the rest are counted.
-_LISTED = 10
 
 
 class StrategyConfig(pydantic.BaseModel):
@@ -102,7 +100,7 @@ class StrategyConfig(pydantic.BaseModel):
         if data is not None and values:
             msg = (
                 f"StrategyConfig: give a name, a mapping or a class, or keywords, not both "
-                f"(got {_quote(data)} and keywords {_quote_keys(values)})"
+                f"(got {quote(data)} and keywords {quote_keys(values)})"
             )
             raise ConfigError(msg)
         try:
@@ -157,28 +155,28 @@ def _resolve_fields(strategy: Any, options: dict[str, Any]) -> dict[str, Any]:
         if "name" not in given:
             msg = (
                 f"strategy: a mapping must hold the strategy's 'name', but got keys "
-                f"{_quote_keys(given)}; e.g. {{'name': 'stratified'}}"
+                f"{quote_keys(given)}; e.g. {{'name': 'stratified'}}"
             )
             raise ConfigError(msg)
         name = given.pop("name")
         if not isinstance(name, str):
             msg = (
                 f"strategy.name: expected a registered strategy name (a string), but got "
-                f"{_quote(name)} ({_type_name(name)})"
+                f"{quote(name)} ({_type_name(name)})"
             )
             raise ConfigError(msg)
         cls = get_strategy(name)
     else:
         msg = (
             f"strategy: expected a registered name, a mapping {{'name': ..., **options}} or a "
-            f"samplekit.Strategy subclass, but got {_quote(strategy)} ({_type_name(strategy)})"
+            f"samplekit.Strategy subclass, but got {quote(strategy)} ({_type_name(strategy)})"
         )
         raise ConfigError(msg)
     twice = set(given) & set(options)
     if twice:
         msg = (
             f"strategy {cls.name!r}: options given twice (in the mapping and as keywords): "
-            f"{_quote_keys(twice)}; give each once"
+            f"{quote_keys(twice)}; give each once"
         )
         raise ConfigError(msg)
     values = {**given, **options}
@@ -246,7 +244,7 @@ def validate_config(data: Any) -> SamplerConfig:
     if isinstance(data, SamplerConfig):
         return data
     if isinstance(data, (str, bytes, bytearray)):
-        data = _load_json(data)
+        data = load_json(data)
     try:
         return SamplerConfig.model_validate(data)
     except pydantic.ValidationError as exc:
@@ -255,169 +253,12 @@ def validate_config(data: Any) -> SamplerConfig:
         raise ConfigError(msg) from None
 
 
-# --- plain input: numpy scalars, mappings, depth and integer range -------------------------------
-
-
-def plain_input(model: type[pydantic.BaseModel], data: Any, *, integers: tuple[int, int]) -> Any:
-    """The input of ``model`` as plain Python data, for strict validation.
-
-    numpy scalars become the Python scalars they hold, mappings (an OmegaConf node, say) become
-    dicts and lists stay lists, at most `MAX_DEPTH` levels deep; every integer must lie in
-    ``integers`` (inclusive). In a field typed ``dict[int, ...]`` (possibly within a union),
-    keys that are integers written as strings (``"3"``, ``"-1"``), as JSON writes every key,
-    become integers; nowhere else does a string count as a number.
-
-    Args:
-        model: the pydantic model ``data`` is for (its field types say which keys to convert).
-        data: the raw input; anything but a mapping is returned as it is.
-        integers: the inclusive range every integer in ``data`` must lie in.
-
-    Raises:
-        ValueError: naming the field, for nesting too deep or an integer out of range (pydantic
-            wraps it; `validate_config` reports it as a `samplekit.errors.ConfigError`).
-    """
-    if not isinstance(data, Mapping):
-        return data
-    if model.model_config.get("extra") == "forbid":
-        unknown = [key for key in data if key not in model.model_fields]
-        if len(unknown) > _LISTED:  # a flood: say so in a line, not a line per key
-            msg = (
-                f"{len(unknown)} unknown keys {_quote_keys(unknown)}; remove them (known keys: "
-                f"{', '.join(model.model_fields) or 'none'})"
-            )
-            raise ValueError(msg)
-    plain = _plain(data, "", 1, integers)
-    for name, field in model.model_fields.items():
-        value = plain.get(name)
-        if isinstance(value, dict) and _int_keyed(field.annotation):
-            plain[name] = _int_keys(name, value)
-    return plain
-
-
-def _int_keys(name: str, mapping: dict[Any, Any]) -> dict[Any, Any]:
-    converted: dict[Any, Any] = {}
-    for key, item in mapping.items():
-        new = int(key) if isinstance(key, str) and _INT_KEY.fullmatch(key) else key
-        if new in converted:  # {1: ..., "1": ...}: one label given twice
-            msg = f"{name}: keys {new!r} and {str(new)!r} name the same label; give it once"
-            raise ValueError(msg)
-        converted[new] = item
-    return converted
-
-
-def _plain(value: Any, path: str, depth: int, integers: tuple[int, int]) -> Any:
-    if type(value) in _SCALARS or (type(value) is int and integers[0] <= value <= integers[1]):
-        return value
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, int) and not isinstance(value, bool):
-        low, high = integers
-        if not low <= value <= high:
-            msg = (
-                f"{path or 'value'}={_quote(value)}: out of range; integers here must lie "
-                f"from {_power(low)} to {_power(high)}"
-            )
-            raise ValueError(msg)
-        return value
-    if isinstance(value, (Mapping, list, tuple)) or _is_sequence_node(value):
-        if depth > MAX_DEPTH:
-            msg = (
-                f"{path or 'configuration'}: nested deeper than {MAX_DEPTH} levels; a samplekit "
-                f"configuration nests a few mappings at most, so check what was passed"
-            )
-            raise ValueError(msg)
-        if isinstance(value, Mapping):
-            items = {}
-            for key, item in value.items():
-                key = _plain(key, _join(path, key), depth + 1, integers)
-                items[key] = _plain(item, _join(path, key), depth + 1, integers)
-            return items
-        items_list = [
-            _plain(item, _join(path, i), depth + 1, integers) for i, item in enumerate(value)
-        ]
-        return tuple(items_list) if isinstance(value, tuple) else items_list
-    return value
-
-
-_SCALARS = frozenset({str, float, bool, type(None)})
-
-
-def _is_sequence_node(value: Any) -> bool:
-    """An OmegaConf ``ListConfig`` or similar list-like node (not a string or bytes)."""
-    return isinstance(value, Sequence) and not isinstance(value, (str, bytes, bytearray, range))
-
-
-def _join(path: str, key: Any) -> str:
-    text = key if isinstance(key, str) and len(key) <= 40 else _quote(key)
-    return f"{path}.{text}" if path else str(text)
-
-
-def _power(bound: int) -> str:
-    for base in (63, 64, 31):
-        for value, text in ((2**base - 1, f"2**{base} - 1"), (-(2**base), f"-2**{base}")):
-            if bound == value:
-                return text
-    return str(bound)
-
-
-_INT_KEY = re.compile(r"-?(?:0|[1-9][0-9]{0,18})")
-
-
-def _int_keyed(annotation: Any) -> bool:
-    """Whether ``annotation`` takes a ``dict[int, ...]`` and no dict with string keys."""
-    keys = _dict_key_types(annotation)
-    return int in keys and str not in keys
-
-
-def _dict_key_types(annotation: Any) -> set[Any]:
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if origin is Annotated:
-        return _dict_key_types(args[0])
-    if origin in (Union, types.UnionType):
-        return set().union(*(_dict_key_types(arg) for arg in args))
-    if isinstance(origin, type) and issubclass(origin, Mapping) and args:
-        key = args[0]
-        return {typing.get_args(key)[0] if typing.get_origin(key) is Annotated else key}
-    return set()
-
-
-def _load_json(text: str | bytes | bytearray) -> Any:
-    try:
-        return json.loads(text, parse_int=_parse_int)
-    except _LongInteger as exc:
-        msg = (
-            f"configuration: the JSON holds an integer of {exc.digits} digits; every integer "
-            f"in a configuration fits in 64 bits"
-        )
-    except RecursionError:
-        msg = (
-            f"configuration: the JSON nests too deeply to parse; a samplekit configuration "
-            f"nests at most {MAX_DEPTH} levels"
-        )
-    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
-        msg = f"configuration: not valid JSON ({_shorten(str(exc))}); check the text or file"
-    raise ConfigError(msg) from None
-
-
-class _LongInteger(ValueError):
-    def __init__(self, digits: int) -> None:
-        super().__init__(digits)
-        self.digits = digits
-
-
-def _parse_int(text: str) -> int:
-    if len(text.lstrip("-")) > 40:  # far beyond 64 bits; int() of thousands of digits is slow
-        raise _LongInteger(len(text.lstrip("-")))
-    return int(text)
-
-
 # --- error messages ------------------------------------------------------------------------------
 
 
 def _raise_cause(exc: pydantic.ValidationError) -> None:
     """Re-raise a samplekit error that a validator raised (say, an unknown strategy name)."""
-    if exc.error_count() > _LISTED:  # a flood of field errors, not one raised by a validator
+    if exc.error_count() > LISTED:  # a flood of field errors, not one raised by a validator
         return
     for error in exc.errors(include_url=False):
         cause = error.get("ctx", {}).get("error")
@@ -440,7 +281,7 @@ _TAG = re.compile(r"[\w-]+\[.*\]")
 
 
 def _describe(exc: pydantic.ValidationError, model: type[pydantic.BaseModel]) -> str:
-    """The errors of ``exc`` in one line: the first `_LISTED`, then a count of the others.
+    """The errors of ``exc`` in one line: the first `LISTED`, then a count of the others.
 
     When every member of a union refuses a value's type, the refusals become one ("expected
     'balanced' or a mapping"); when one member got further (a mapping with a bad weight), only
@@ -463,11 +304,11 @@ def _describe(exc: pydantic.ValidationError, model: type[pydantic.BaseModel]) ->
             if loc[0] in deeper or members[loc[0]][0] is not error:
                 continue
             told += 1
-            if len(parts) < _LISTED:
+            if len(parts) < LISTED:
                 parts.append(_describe_union(members[loc[0]]))
         else:
             told += 1
-            if len(parts) < _LISTED:
+            if len(parts) < LISTED:
                 parts.append(_describe_one(error, model))
     if told > len(parts):
         parts.append(f"and {told - len(parts)} more errors")
@@ -487,7 +328,7 @@ def _describe_union(errors: list[Any]) -> str:
         else:
             expected.append(_EXPECTED.get(error["type"], str(error["msg"]).lower()))
     return (
-        f"{errors[0]['loc'][0]}={_quote(value)}: expected {' or '.join(expected)}, but got "
+        f"{errors[0]['loc'][0]}={quote(value)}: expected {' or '.join(expected)}, but got "
         f"{_type_name(value)}"
     )
 
@@ -497,7 +338,7 @@ def _describe_one(error: Any, model: type[pydantic.BaseModel]) -> str:
     is_key = bool(loc) and loc[-1] == "[key]"
     if is_key:
         loc = loc[:-1]
-    field = ".".join(str(part) if len(str(part)) <= 40 else _quote(part) for part in loc)
+    field = ".".join(str(part) if len(str(part)) <= 40 else quote(part) for part in loc)
     kind = error["type"]
     value = error.get("input")
     message = str(error["msg"]).removeprefix("Value error, ")
@@ -508,14 +349,14 @@ def _describe_one(error: Any, model: type[pydantic.BaseModel]) -> str:
         if isinstance(loc[-1], str) and len(loc[-1]) <= 100:
             close = difflib.get_close_matches(loc[-1], list(model.model_fields), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-        return f"{field}={_quote(value)}: unknown key{hint}; check its spelling or remove it"
+        return f"{field}={quote(value)}: unknown key{hint}; check its spelling or remove it"
     if not loc:
         return message
     if is_key:
         parent = ".".join(str(part) for part in loc[:-1]) or "mapping"
-        what = f"{parent}: key {_quote(value)}"
+        what = f"{parent}: key {quote(value)}"
     else:
-        what = f"{field}={_quote(value)}"
+        what = f"{field}={quote(value)}"
     if kind in _EXPECTED:
         return (
             f"{what}: expected {_EXPECTED[kind]}, but got {_type_name(value)}{_hint(kind, value)}"
@@ -547,45 +388,3 @@ def _hint(kind: str, value: Any) -> str:
 
 def _type_name(value: Any) -> str:
     return "None" if value is None else type(value).__name__
-
-
-class _Quoter(reprlib.Repr):
-    """``repr`` with a bounded length: long strings, containers and integers are cut short."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.maxlevel = 3
-        self.maxdict = self.maxlist = self.maxtuple = self.maxset = self.maxfrozenset = 6
-        self.maxstring = 60
-        self.maxother = 80
-        self.maxlong = 40
-
-    def repr_int(self, x: int, level: int) -> str:
-        if x.bit_length() > 256:  # repr() of thousands of digits is slow, then refused
-            return f"<an integer of {x.bit_length()} bits>"
-        return super().repr_int(x, level)
-
-
-_QUOTER = _Quoter()
-
-
-def _quote(value: Any) -> str:
-    """A short ``repr`` of ``value``, saying how much was left out."""
-    text = _QUOTER.repr(value)
-    if isinstance(value, (Mapping, list, tuple, set, frozenset)) and len(value) > 6:
-        text += f" ({len(value)} items)"
-    elif isinstance(value, str) and len(value) > _QUOTER.maxstring:
-        text += f" ({len(value)} characters)"
-    return text
-
-
-def _quote_keys(keys: Any) -> str:
-    """At most `_LISTED` keys, sorted, then how many more there are."""
-    shown = sorted(str(key) for key in keys)[:_LISTED]
-    listed = ", ".join(_quote(key) for key in shown)
-    rest = len(keys) - len(shown)
-    return f"[{listed}{f', ... and {rest} more' if rest else ''}]"
-
-
-def _shorten(text: str, limit: int = 200) -> str:
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"

@@ -15,10 +15,11 @@ from samplekit.batching import FixedSize, cut
 from samplekit.config import SamplerConfig, StrategyConfig, validate_config
 from samplekit.cursor import Cursor
 from samplekit.errors import ConfigError
+from samplekit.inputs import quote
 from samplekit.labels import as_label_tensor
 from samplekit.prefetch import Prefetcher
 from samplekit.rng import generator
-from samplekit.state import MAX_EPOCH, STATE_VERSION, check_state, digest, labels_digest, shown
+from samplekit.state import MAX_EPOCH, STATE_VERSION, check_state, digest, labels_digest
 from samplekit.strategy import EpochContext
 
 if TYPE_CHECKING:
@@ -249,7 +250,7 @@ class EpochBatchSampler(Sampler[list[int]]):
                 value = operator.index(epoch)  # int and numpy integers, never floats
         if value is None or not 0 <= value <= MAX_EPOCH:
             msg = (
-                f"epoch: expected an int from 0 to 2**63 - 1, but got epoch={shown(epoch)} "
+                f"epoch: expected an int from 0 to 2**63 - 1, but got epoch={quote(epoch)} "
                 f"({type(epoch).__name__})"
             )
             raise ConfigError(msg)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from samplekit.errors import StrategyOutputError
+from samplekit.inputs import quote
 
 if TYPE_CHECKING:
     from samplekit.strategy import EpochContext, Strategy
@@ -60,12 +61,9 @@ def epoch_length(strategy: Strategy, epoch: int) -> int:
         with contextlib.suppress(TypeError):
             value = operator.index(length)  # int and numpy integers, never floats
     if value is None or not 0 <= value <= _MAX_LENGTH:
-        shown = repr(length)
-        if len(shown) > 80:
-            shown = shown[:77] + "..."
         problem = (
-            f"epoch_length({epoch}) returned {shown} ({type(length).__name__}); it must return "
-            f"the number of indices sample() returns, an int from 0 to 2**62"
+            f"epoch_length({epoch}) returned {quote(length)} ({type(length).__name__}); it must "
+            f"return the number of indices sample() returns, an int from 0 to 2**62"
         )
         raise _broke(strategy, epoch, problem, _LENGTH)
     return value

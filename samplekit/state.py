@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from samplekit.errors import ConfigError
+from samplekit.inputs import quote
 
 __all__ = ["MAX_EPOCH", "STATE_VERSION", "check_state", "digest", "labels_digest"]
 
@@ -45,16 +46,6 @@ MAX_EPOCH = 2**63 - 1
 """The largest epoch number: epochs are mixed into 64-bit seeds and kept in JSON checkpoints."""
 
 _KEYS = ("version", "cursor", "world_size", "labels", "config")
-_SHOWN = 120  # characters of a checkpoint value an error message quotes at most
-
-
-def shown(value: Any) -> str:
-    """``repr(value)``, cut to a readable length for an error message."""
-    try:
-        text = repr(value)
-    except ValueError:  # an int too long for str(): say what it is instead
-        text = f"<{type(value).__name__} of {value.bit_length()} bits>"
-    return text if len(text) <= _SHOWN else f"{text[: _SHOWN - 3]}..."
 
 
 def is_count(value: Any) -> bool:
@@ -66,7 +57,7 @@ def _check_count(key: str, value: Any, *, low: int) -> None:
     if not is_count(value) or value < low:
         msg = (
             f"state: {key} must be an int from {low} to 2**63 - 1, but got "
-            f"{key}={shown(value)} ({type(value).__name__}); pass a dict from "
+            f"{key}={quote(value)} ({type(value).__name__}); pass a dict from "
             f"EpochBatchSampler.state_dict()"
         )
         raise ConfigError(msg)
@@ -109,13 +100,13 @@ def check_state(
     if not isinstance(state, Mapping):
         msg = (
             f"state: expected the dict from EpochBatchSampler.state_dict(), got "
-            f"{type(state).__name__} {shown(state)}"
+            f"{type(state).__name__} {quote(state)}"
         )
         raise ConfigError(msg)
     state = _upgraded(state)
     if type(state.get("version")) is not int or state["version"] != STATE_VERSION:
         msg = (
-            f"state: version {shown(state.get('version'))} is not supported (expected "
+            f"state: version {quote(state.get('version'))} is not supported (expected "
             f"{STATE_VERSION}, or 1 from samplekit 0.1); pass a dict from "
             f"EpochBatchSampler.state_dict()"
         )
@@ -128,7 +119,7 @@ def check_state(
     if not isinstance(cursor, Mapping) or set(cursor) != {"epoch", "global_batches"}:
         msg = (
             f"state: cursor must be a mapping {{'epoch': int, 'global_batches': int}}, but got "
-            f"cursor={shown(cursor)}; pass a dict from EpochBatchSampler.state_dict()"
+            f"cursor={quote(cursor)}; pass a dict from EpochBatchSampler.state_dict()"
         )
         raise ConfigError(msg)
     for key, value in (*cursor.items(), ("world_size", state["world_size"])):
@@ -141,12 +132,12 @@ def check_state(
     ):
         msg = (
             f"state: labels must be a mapping {{'count': int, 'digest': int}}, but got "
-            f"labels={shown(labels)}; pass a dict from EpochBatchSampler.state_dict()"
+            f"labels={quote(labels)}; pass a dict from EpochBatchSampler.state_dict()"
         )
         raise ConfigError(msg)
     if not isinstance(state["config"], Mapping):
         msg = (
-            f"state: config must be a mapping, but got config={shown(state['config'])}; pass "
+            f"state: config must be a mapping, but got config={quote(state['config'])}; pass "
             f"a dict from EpochBatchSampler.state_dict()"
         )
         raise ConfigError(msg)
@@ -196,5 +187,5 @@ def _config_differences(saved: Any, here: Any, path: str = "") -> list[str]:
                 return [*found[:_MAX_DIFFERENCES], "and more"]
         return found
     if saved != here:
-        return [f"{path.rstrip('.')} differs (checkpoint: {shown(saved)}, here: {shown(here)})"]
+        return [f"{path.rstrip('.')} differs (checkpoint: {quote(saved)}, here: {quote(here)})"]
     return []

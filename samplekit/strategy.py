@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import pydantic
 
+from samplekit.inputs import INT64_MAX, INT64_MIN, plain_input
 from samplekit.labels import ClassIndex
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ class Options(pydantic.BaseModel):
     (``2.0`` is refused where an int is expected); an int is fine for a float field. numpy
     scalars (``np.int64(3)``, ``np.float32(0.5)``, ``np.bool_(True)``) count as the Python
     scalars they hold. Every integer must fit in int64, values nest at most
-    `samplekit.config.MAX_DEPTH` levels, and a ``dict[int, ...]`` field also takes integers
+    `samplekit.inputs.MAX_DEPTH` levels, and a ``dict[int, ...]`` field also takes integers
     written as strings as keys (``{"3": 0.5}``), since JSON writes every key as a string. A
     ``tuple`` field is strict too, so it refuses the list a JSON config holds: type it as a
     ``list``, or give it ``Field(strict=False)``.
@@ -83,9 +84,6 @@ class Options(pydantic.BaseModel):
     @pydantic.model_validator(mode="before")
     @classmethod
     def _samplekit_plain_input(cls, data: Any) -> Any:
-        # samplekit.config imports this module, so it is imported here, when validating.
-        from samplekit.config import INT64_MAX, INT64_MIN, plain_input
-
         return plain_input(cls, data, integers=(INT64_MIN, INT64_MAX))
 
 
@@ -170,29 +168,26 @@ class Strategy(abc.ABC):
         """
 
     @classmethod
-    def example_labels(cls, options: Any) -> SearchStrategy[Any]:
+    def example_labels(cls, options: Any) -> SearchStrategy[Any] | None:
         """The labels `samplekit.testing.check_strategy` draws by default for ``options``.
 
         Called with each example's validated options; return a hypothesis strategy of label
         arrays this strategy accepts with them, usually built with `samplekit.testing.labels`
         (``required=``, ``values=``, ``min_classes=``, ``min_per_class=``). Import hypothesis
         and `samplekit.testing` inside the method: ``samplekit`` never imports them itself.
-        The default is ``samplekit.testing.labels()``.
+        The default, ``None``, lets the kit draw ``samplekit.testing.labels()``.
         """
-        from samplekit.testing.strategies import labels
-
-        return labels()
+        return None
 
     @classmethod
-    def example_batch_sizes(cls, options: Any) -> SearchStrategy[int]:
+    def example_batch_sizes(cls, options: Any) -> SearchStrategy[int] | None:
         """The batch sizes `samplekit.testing.check_strategy` draws by default for ``options``.
 
         Override it when `check_batch_size` refuses many sizes (say, sizes that are not a
-        multiple of an option). The default is ``samplekit.testing.batch_sizes()``.
+        multiple of an option). The default, ``None``, lets the kit draw
+        ``samplekit.testing.batch_sizes()``.
         """
-        from samplekit.testing.strategies import batch_sizes
-
-        return batch_sizes()
+        return None
 
     @classmethod
     def summary(cls) -> str:

@@ -12,6 +12,7 @@ import samplekit
 from samplekit.config import MAX_EPOCH_SAMPLES
 from samplekit.errors import ConfigError
 from samplekit.hookspecs import Register, hookimpl
+from samplekit.inputs import quote
 from samplekit.rng import index_dtype
 
 if TYPE_CHECKING:
@@ -112,7 +113,7 @@ class ClassWeighted(samplekit.Strategy):
                 raise ConfigError(msg)
             if not any(weights[c] > 0 for c in present):
                 msg = (
-                    f"class_weighted: class_weights={_shorten(weights)} are all zero; give at "
+                    f"class_weighted: class_weights={quote(weights)} are all zero; give at "
                     f"least one class a positive weight"
                 )
                 raise ConfigError(msg)
@@ -203,13 +204,6 @@ class ClassWeighted(samplekit.Strategy):
 
 # Draws made per step: large enough to stay vectorised, small enough to bound memory.
 _CHUNK = 1 << 20
-# Characters of an option's value an error message quotes at most.
-_QUOTED = 200
-
-
-def _shorten(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= _QUOTED else f"{text[: _QUOTED - 5]} ...{text[-1]}"
 
 
 @hookimpl

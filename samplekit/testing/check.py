@@ -292,6 +292,8 @@ class _Run:
         method = getattr(self.cls, what)
         try:
             declared: object = method(options)
+            if declared is None:  # nothing declared: the kit's own defaults
+                declared = kit.labels() if what == "example_labels" else kit.batch_sizes()
         except Exception as exc:
             msg = (
                 f"check_strategy: {self.cls.__qualname__}.{what}({options!r}) raised "
