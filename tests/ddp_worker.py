@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
+from torch.multiprocessing.spawn import spawn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -68,7 +68,8 @@ def train(args: argparse.Namespace) -> int:
             logits = model(features_batch).squeeze(1)
             loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, targets)
             optimiser.zero_grad()
-            loss.backward()  # an all-reduce: a rank with fewer steps would hang here
+            # An all-reduce: a rank with fewer steps would hang here.
+            loss.backward()  # type: ignore[no-untyped-call]  # untyped in torch
             optimiser.step()
             batches.append(indices.tolist())
         record["epochs"].append({"len": announced, "batches": batches})
@@ -109,7 +110,9 @@ def main() -> int:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        mp.spawn(spawned, args=(args.spawn, port, args), nprocs=args.spawn, join=True)
+        spawn(  # type: ignore[no-untyped-call]  # untyped in torch
+            spawned, args=(args.spawn, port, args), nprocs=args.spawn, join=True
+        )
         return 0
     dist.init_process_group("gloo", timeout=TIMEOUT)
     try:

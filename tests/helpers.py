@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from hypothesis import strategies as st
+
+if TYPE_CHECKING:
+    from samplekit import EpochBatchSampler
 
 
 @st.composite
@@ -25,6 +30,6 @@ def label_tensors(
     return labels[order]
 
 
-def all_batches(sampler, epoch: int) -> list[list[int]]:
+def all_batches(sampler: EpochBatchSampler, epoch: int) -> list[list[int]]:
     sampler.set_epoch(epoch)
     return list(sampler)

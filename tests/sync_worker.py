@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import torch.distributed as dist
-import torch.multiprocessing as mp
+from torch.multiprocessing.spawn import spawn
 
 from samplekit import EpochBatchSampler
 
@@ -61,4 +61,6 @@ if __name__ == "__main__":
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    mp.spawn(run, args=(world, port, scenario, out), nprocs=world, join=True)
+    spawn(  # type: ignore[no-untyped-call]  # untyped in torch
+        run, args=(world, port, scenario, out), nprocs=world, join=True
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import strategies as st
 
@@ -12,7 +14,7 @@ shares = st.floats(0.01, 1.0)
 negatives_and_positives = labels(values=[0, 1], min_classes=2)
 
 
-def test_stratified():
+def test_stratified() -> None:
     check_strategy(
         "stratified",
         permutation=True,
@@ -21,7 +23,7 @@ def test_stratified():
     )
 
 
-def test_negative_subsampling_neg_ratio():
+def test_negative_subsampling_neg_ratio() -> None:
     check_strategy(
         "negative_subsampling",
         labels=negatives_and_positives,
@@ -32,7 +34,7 @@ def test_negative_subsampling_neg_ratio():
     )
 
 
-def test_negative_subsampling_neg_per_pos_and_cycle():
+def test_negative_subsampling_neg_per_pos_and_cycle() -> None:
     check_strategy(
         "negative_subsampling",
         labels=labels(values=[0, 1, 2, -7], min_classes=2),
@@ -46,7 +48,7 @@ def test_negative_subsampling_neg_per_pos_and_cycle():
     )
 
 
-def test_class_weighted_with_replacement():
+def test_class_weighted_with_replacement() -> None:
     check_strategy(
         "class_weighted",
         num_samples=st.none() | st.integers(1, 500),
@@ -55,7 +57,7 @@ def test_class_weighted_with_replacement():
     )
 
 
-def test_class_weighted_without_replacement_and_explicit_weights():
+def test_class_weighted_without_replacement_and_explicit_weights() -> None:
     weight = st.sampled_from([0.0, 0.5, 1.0, 20.0])
     check_strategy(
         "class_weighted",
@@ -69,7 +71,7 @@ def test_class_weighted_without_replacement_and_explicit_weights():
     )
 
 
-def test_class_weighted_without_replacement_never_repeats():
+def test_class_weighted_without_replacement_never_repeats() -> None:
     check_strategy(
         "class_weighted",
         replacement=False,
@@ -81,7 +83,7 @@ def test_class_weighted_without_replacement_never_repeats():
 # --- every installed strategy passes the kit with only its required options ---------------------
 
 # The fewest options each installed strategy needs; a strategy missing here is checked with none.
-REQUIRED_OPTIONS: dict[str, dict[str, object]] = {
+REQUIRED_OPTIONS: dict[str, dict[str, Any]] = {
     "negative_subsampling": {"neg_ratio": 0.5},
     "curriculum_negatives": {"start_ratio": 0.1, "end_ratio": 0.9, "epochs": 3},
     "m_per_class": {"m": 2},
@@ -106,13 +108,13 @@ def test_the_obvious_call_for_negative_subsampling_passes() -> None:
     ],
 )
 def test_negative_subsampling_declares_labels_holding_its_negative_label(
-    options: dict[str, object],
+    options: dict[str, Any],
 ) -> None:
     check_strategy("negative_subsampling", max_examples=20, **options)
 
 
 @pytest.mark.parametrize("options", [{"m": 3}, {"m": 4, "replacement": True}, {"m": 1}])
-def test_m_per_class_declares_its_labels_and_batch_sizes(options: dict[str, object]) -> None:
+def test_m_per_class_declares_its_labels_and_batch_sizes(options: dict[str, Any]) -> None:
     check_strategy("m_per_class", max_examples=15, **options)
 
 

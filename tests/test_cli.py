@@ -11,7 +11,7 @@ import sys
 import warnings
 from collections import Counter
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pytest
@@ -20,21 +20,29 @@ from click.testing import CliRunner
 from pydantic import Field
 
 import samplekit
-from samplekit import EpochBatchSampler, available_strategies
+from samplekit import EpochBatchSampler, EpochContext, available_strategies
 from samplekit.cli import main, parse_option_value
-from samplekit.describe import describe_options, describe_strategies, markdown_text, type_name
+from samplekit.describe import describe_strategies, markdown_text
 from samplekit.plugins import isolated_plugin_manager
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from click.testing import Result
+
+    from samplekit.hookspecs import Register
+    from samplekit.plugins import PluginManager
 
 BUILT_INS = ["class_weighted", "negative_subsampling", "stratified"]
 
 
 @pytest.fixture(autouse=True)
-def builtins_only():
+def builtins_only() -> Iterator[PluginManager]:
     with isolated_plugin_manager() as manager:
         yield manager
 
 
-def run(*args: str):
+def run(*args: str) -> Result:
     return CliRunner().invoke(main, list(args))
 
 
@@ -51,10 +59,10 @@ class EveryKth(samplekit.Strategy):
         order: Literal["shuffled", "ascending"] | None = Field(None, description="Order.")
         weights: dict[int, float] = Field(default_factory=dict, description="Unused.")
 
-    def epoch_length(self, epoch):
+    def epoch_length(self, epoch: int) -> int:
         return len(range(0, len(self.labels), self.options.k))
 
-    def sample(self, ctx):
+    def sample(self, ctx: EpochContext) -> torch.Tensor:
         kept = torch.arange(0, len(self.labels), self.options.k)
         if self.options.order == "ascending":
             return kept
@@ -63,12 +71,12 @@ class EveryKth(samplekit.Strategy):
 
 class EveryKthPlugin:
     @samplekit.hookimpl
-    def samplekit_register_strategies(self, register):
+    def samplekit_register_strategies(self, register: Register) -> None:
         register(EveryKth)
 
 
 @pytest.fixture
-def plugin(builtins_only):
+def plugin(builtins_only: PluginManager) -> str:
     builtins_only.register(EveryKthPlugin(), name="every_kth_plugin")
     return "every_kth"
 
@@ -76,7 +84,7 @@ def plugin(builtins_only):
 # --- strategies ---------------------------------------------------------------------------
 
 
-def test_strategies_lists_every_builtin_with_source_summary_and_constraints():
+def test_strategies_lists_every_builtin_with_source_summary_and_constraints() -> None:
     result = run("strategies")
     assert result.exit_code == 0, result.output
     for name in BUILT_INS:
@@ -90,7 +98,7 @@ def test_strategies_lists_every_builtin_with_source_summary_and_constraints():
     assert "options: none" in stratified
 
 
-def test_strategies_json_shape():
+def test_strategies_json_shape() -> None:
     result = run("strategies", "--json")
     assert result.exit_code == 0, result.output
     listed = json.loads(result.output)
@@ -126,7 +134,7 @@ def test_strategies_json_shape():
     assert listed == describe_strategies()
 
 
-def test_strategy_registered_in_process_is_listed_with_its_source(plugin):
+def test_strategy_registered_in_process_is_listed_with_its_source(plugin: str) -> None:
     listed = {s["name"]: s for s in json.loads(run("strategies", "--json").output)}
     assert set(listed) == {*BUILT_INS, plugin}
     mine = listed[plugin]
@@ -141,21 +149,6 @@ def test_strategy_registered_in_process_is_listed_with_its_source(plugin):
     plain = run("strategies").output
     assert "every_kth  (plugin every_kth_plugin)" in plain
     assert "k: int  (required)  [1 <= k < 100]" in plain
-
-
-def test_describe_options_and_type_names():
-    class Options(samplekit.Options):
-        a: float = Field(0.5, gt=0, lt=1)
-        b: int = Field(3, le=5)
-        c: list[int] = Field(default_factory=lambda: [1, 2], min_length=1)
-        d: Literal["x"] = "x"
-
-    described = {o.name: o for o in describe_options(Options)}
-    assert described["a"].constraints == "0 < a < 1"
-    assert described["b"].constraints == "b <= 5"
-    assert (described["c"].default, described["c"].constraints) == ([1, 2], "length >= 1")
-    assert (described["d"].type, described["d"].constraints) == ("'x'", "one of 'x'")
-    assert type_name(dict[str, tuple[int, ...]]) == "dict[str, tuple[int, ...]]"
 
 
 # --- preview: label files -------------------------------------------------------------------
@@ -185,7 +178,7 @@ EPOCH_LINE = re.compile(
 )
 
 
-def parse_preview(output: str) -> list[dict[str, object]]:
+def parse_preview(output: str) -> list[dict[str, Any]]:
     def pairs(text: str) -> dict[int, str]:
         return {int(k): v for k, v in (item.split(":") for item in text.split())}
 
@@ -208,7 +201,15 @@ def parse_preview(output: str) -> list[dict[str, object]]:
     return rows
 
 
-def expected_rows(labels, strategy, epochs, batch_size, seed=0, drop_last=False, **options):
+def expected_rows(
+    labels: list[int],
+    strategy: str,
+    epochs: int,
+    batch_size: int,
+    seed: int = 0,
+    drop_last: bool = False,
+    **options: Any,
+) -> list[dict[str, Any]]:
     """The preview table computed independently from the sampler's batches."""
     sampler = EpochBatchSampler(
         labels, strategy, batch_size=batch_size, seed=seed, drop_last=drop_last, **options
@@ -239,7 +240,9 @@ def expected_rows(labels, strategy, epochs, batch_size, seed=0, drop_last=False,
 
 
 @pytest.mark.parametrize("fmt", ["npy", "pt", "csv", "txt"])
-def test_preview_reads_each_format_and_reports_what_the_sampler_yields(fmt, tmp_path):
+def test_preview_reads_each_format_and_reports_what_the_sampler_yields(
+    fmt: str, tmp_path: Path
+) -> None:
     path = write_labels(tmp_path, fmt, SHUFFLED)
     result = run(
         "preview", str(path), "--strategy", "negative_subsampling", "--batch-size", "8",
@@ -253,7 +256,7 @@ def test_preview_reads_each_format_and_reports_what_the_sampler_yields(fmt, tmp_
     assert rows[0]["classes"] == {0: 9, 1: 12, 2: 3}  # every positive, a fifth of the negatives
 
 
-def test_preview_of_a_strategy_that_keeps_every_sample_omits_seen(tmp_path):
+def test_preview_of_a_strategy_that_keeps_every_sample_omits_seen(tmp_path: Path) -> None:
     path = write_labels(tmp_path, "npy", SHUFFLED)
     result = run("preview", str(path), "--strategy", "stratified", "--batch-size", "20")
     assert result.exit_code == 0, result.output
@@ -269,7 +272,7 @@ def test_preview_of_a_strategy_that_keeps_every_sample_omits_seen(tmp_path):
     assert "seen" not in result.output
 
 
-def test_preview_json_options_and_drop_last(tmp_path):
+def test_preview_json_options_and_drop_last(tmp_path: Path) -> None:
     path = write_labels(tmp_path, "csv", SHUFFLED)
     result = run(
         "preview", str(path), "--strategy", "class_weighted", "--batch-size", "16",
@@ -282,12 +285,16 @@ def test_preview_json_options_and_drop_last(tmp_path):
         "replacement=false), batch_size=16, seed=0, drop_last: 3 batches" in result.output
     )
     rows = parse_preview(result.output)
-    options = {"class_weights": {0: 1, 1: 2, 2: 0}, "num_samples": 50, "replacement": False}
+    options: dict[str, Any] = {
+        "class_weights": {0: 1, 1: 2, 2: 0},
+        "num_samples": 50,
+        "replacement": False,
+    }
     assert rows == expected_rows(SHUFFLED, "class_weighted", 2, 16, drop_last=True, **options)
     assert all(row["classes"][2] == 0 for row in rows)
 
 
-def test_preview_string_option_and_in_process_strategy(tmp_path, plugin):
+def test_preview_string_option_and_in_process_strategy(tmp_path: Path, plugin: str) -> None:
     path = write_labels(tmp_path, "txt", SHUFFLED)
     result = run(
         "preview", str(path), "--strategy", plugin, "--batch-size", "5",
@@ -298,7 +305,7 @@ def test_preview_string_option_and_in_process_strategy(tmp_path, plugin):
     assert parse_preview(result.output)[0]["classes"] == {c: kept[c] for c in (0, 1, 2)}
 
 
-def test_option_values_are_json_when_they_parse():
+def test_option_values_are_json_when_they_parse() -> None:
     assert parse_option_value("3") == 3
     assert parse_option_value("[1, 2]") == [1, 2]
     assert parse_option_value("false") is False
@@ -376,7 +383,7 @@ def bad_files(directory: Path) -> dict[str, Path]:
         path.write_text(content)
         return path
 
-    def npy(name: str, array: np.ndarray, **kwargs: object) -> Path:
+    def npy(name: str, array: np.ndarray, **kwargs: Any) -> Path:
         path = directory / name
         np.save(path, array, **kwargs)
         return path
@@ -485,7 +492,7 @@ FILE_ERRORS = {
 }
 
 
-def assert_one_line_error(result, *fragments: str) -> str:
+def assert_one_line_error(result: Result, *fragments: str) -> str:
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
@@ -500,7 +507,7 @@ def assert_one_line_error(result, *fragments: str) -> str:
 
 
 @pytest.mark.parametrize("case", sorted(FILE_ERRORS))
-def test_bad_label_files_give_one_line_errors(case, tmp_path):
+def test_bad_label_files_give_one_line_errors(case: str, tmp_path: Path) -> None:
     path = bad_files(tmp_path)[case]
     result = run("preview", str(path), "--strategy", "stratified", "--batch-size", "4")
     expected = FILE_ERRORS[case]
@@ -586,31 +593,35 @@ BAD_ARGUMENTS = [
 
 
 @pytest.mark.parametrize(("extra", "fragments"), BAD_ARGUMENTS)
-def test_bad_arguments_give_one_line_errors(extra, fragments, tmp_path):
+def test_bad_arguments_give_one_line_errors(
+    extra: list[str], fragments: list[str], tmp_path: Path
+) -> None:
     path = write_labels(tmp_path, "npy", SHUFFLED)
     if "--batch-size" not in extra:
         extra = [*extra, "--batch-size", "4"]
     assert_one_line_error(run("preview", str(path), *extra), *fragments)
 
 
-def test_long_library_messages_stay_on_one_line(tmp_path, builtins_only):
+def test_long_library_messages_stay_on_one_line(
+    tmp_path: Path, builtins_only: PluginManager
+) -> None:
     class Picky(samplekit.Strategy):
         """Refuses everything, at length."""
 
         name = "picky"
 
-        def __init__(self, labels, options):
+        def __init__(self, labels: torch.Tensor, options: Any) -> None:
             raise samplekit.LabelsError("first line\n    second line\nthird")
 
-        def epoch_length(self, epoch):
+        def epoch_length(self, epoch: int) -> int:
             raise NotImplementedError
 
-        def sample(self, ctx):
+        def sample(self, ctx: EpochContext) -> torch.Tensor:
             raise NotImplementedError
 
     class Plugin:
         @samplekit.hookimpl
-        def samplekit_register_strategies(self, register):
+        def samplekit_register_strategies(self, register: Register) -> None:
             register(Picky)
 
     builtins_only.register(Plugin())
@@ -630,7 +641,7 @@ def script() -> str:
 
 
 @pytest.mark.slow
-def test_console_script_preview_and_error(tmp_path):
+def test_console_script_preview_and_error(tmp_path: Path) -> None:
     path = write_labels(tmp_path, "csv", SHUFFLED)
     env = {**os.environ, "SAMPLEKIT_LOAD_PLUGINS": ""}
     ok = subprocess.run(
@@ -650,7 +661,7 @@ def test_console_script_preview_and_error(tmp_path):
     assert sum(line.startswith("Error:") for line in bad.stderr.splitlines()) == 1
 
 
-def test_demo_still_runs():
+def test_demo_still_runs() -> None:
     result = run("demo", "--epochs", "1")
     assert result.exit_code == 0, result.output
     assert "Origin scenario" in result.output

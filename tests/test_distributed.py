@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ddp_worker import run_labels
@@ -18,7 +19,7 @@ WORKER = Path(__file__).with_name("ddp_worker.py")
 LIMIT = 240  # seconds: a hang fails the test instead of stalling CI
 
 
-def launch(mode, world, out, *extra):
+def launch(mode: str, world: int, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     if mode == "torchrun":
         command = [
             sys.executable,
@@ -50,7 +51,14 @@ CASES = [
 
 
 @pytest.mark.parametrize(("mode", "world", "strategy", "options", "drop_last"), CASES)
-def test_ranks_split_the_single_process_epoch(tmp_path, mode, world, strategy, options, drop_last):
+def test_ranks_split_the_single_process_epoch(
+    tmp_path: Path,
+    mode: str,
+    world: int,
+    strategy: str,
+    options: dict[str, Any],
+    drop_last: bool,
+) -> None:
     extra = [f"--strategy={strategy}", f"--options={json.dumps(options)}", "--batch-size=32"]
     if drop_last:
         extra.append("--drop-last")
@@ -77,7 +85,7 @@ def test_ranks_split_the_single_process_epoch(tmp_path, mode, world, strategy, o
 
 
 @pytest.mark.parametrize("mode", ["torchrun", "spawn"])
-def test_a_mismatched_seed_raises_on_every_rank(tmp_path, mode):
+def test_a_mismatched_seed_raises_on_every_rank(tmp_path: Path, mode: str) -> None:
     result = launch(mode, 2, tmp_path, "--bad-seed-rank=1")
     assert result.returncode != 0
     for rank in range(2):
@@ -86,7 +94,7 @@ def test_a_mismatched_seed_raises_on_every_rank(tmp_path, mode):
         assert "check_sync=False" in record["error"]
 
 
-def test_the_documented_torchrun_recipe_runs():
+def test_the_documented_torchrun_recipe_runs() -> None:
     script = Path(__file__).resolve().parent.parent / "docs" / "examples" / "torchrun_train.py"
     result = subprocess.run(
         [
@@ -124,7 +132,7 @@ def torch_teardown_abort(stderr: str) -> bool:
     )
 
 
-def test_only_the_known_teardown_abort_is_tolerated():
+def test_only_the_known_teardown_abort_is_tolerated() -> None:
     abort = (
         "terminate called without an active exception\n"
         "Traceback (most recent call last):\n  raise ChildFailedError(\n"
@@ -136,7 +144,7 @@ def test_only_the_known_teardown_abort_is_tolerated():
     assert not torch_teardown_abort(abort.replace("-6 (pid", "1 (pid"))
 
 
-def run_sync_worker(scenario, world, out):
+def run_sync_worker(scenario: str, world: int, out: Path) -> list[Any]:
     worker = Path(__file__).with_name("sync_worker.py")
     env = {**os.environ, "GLOO_SOCKET_IFNAME": "lo", "OMP_NUM_THREADS": "1"}
     result = subprocess.run(
@@ -151,7 +159,7 @@ def run_sync_worker(scenario, world, out):
     return [json.loads((out / f"rank{rank}.json").read_text()) for rank in range(world)]
 
 
-def test_two_processes_passing_the_same_rank_are_refused(tmp_path):
+def test_two_processes_passing_the_same_rank_are_refused(tmp_path: Path) -> None:
     records = run_sync_worker("same_rank", 2, tmp_path)
     # Rank 1 is told its rank is wrong at once; rank 0, left alone in the sync check, is told
     # that another rank did not join it instead of hanging.
@@ -161,7 +169,7 @@ def test_two_processes_passing_the_same_rank_are_refused(tmp_path):
     assert "did not construct its sampler with check_sync=True" in records[0]["message"]
 
 
-def test_a_rank_that_skips_the_sync_check_times_out_into_a_desync_error(tmp_path):
+def test_a_rank_that_skips_the_sync_check_times_out_into_a_desync_error(tmp_path: Path) -> None:
     records = run_sync_worker("skip_sync", 3, tmp_path)
     assert records[0]["type"] == "DesyncError"
     assert "check_sync" in records[0]["message"]
@@ -169,5 +177,5 @@ def test_a_rank_that_skips_the_sync_check_times_out_into_a_desync_error(tmp_path
     assert records[2] is None
 
 
-def test_an_explicit_sub_group_rank_is_taken_as_given(tmp_path):
+def test_an_explicit_sub_group_rank_is_taken_as_given(tmp_path: Path) -> None:
     assert run_sync_worker("sub_group", 2, tmp_path) == [None, None]

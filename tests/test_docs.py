@@ -16,11 +16,10 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import settings
 
 import samplekit
-from samplekit.describe import describe_strategies, markdown_text
+from samplekit.describe import describe_strategies
 from samplekit.plugins import isolated_plugin_manager
 
 MODULES = sorted(
@@ -353,14 +352,3 @@ def test_no_strategy_summary_or_option_description_shows_rest_markup(
             assert "``" not in text, (strategy["name"], text)
     weighted = next(s for s in described if s["name"] == "class_weighted")
     assert weighted["summary"].startswith("Draw `num_samples` samples per epoch")
-
-
-@given(st.text(alphabet=st.sampled_from("`a |\n"), max_size=40))
-def test_markdown_text_never_leaves_double_backticks(text: str) -> None:
-    converted = markdown_text(text)
-    assert "``" not in converted
-    assert converted.replace("`", "") == text.replace("`", "")  # only backticks change
-
-
-def test_markdown_text_turns_rest_literals_into_code_spans() -> None:
-    assert markdown_text("keep ``m`` of ``batch_size // m``") == "keep `m` of `batch_size // m`"

@@ -1,5 +1,7 @@
 """Every bad input fails at construction with a ValueError naming the field and value."""
 
+from typing import Any
+
 import numpy as np
 import pytest
 import torch
@@ -162,7 +164,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(("labels", "strategy", "kwargs", "error", "fragments"), CASES)
-def test_bad_input_raises_at_construction(labels, strategy, kwargs, error, fragments):
+def test_bad_input_raises_at_construction(
+    labels: Any, strategy: str, kwargs: dict[str, Any], error: type[Exception], fragments: list[str]
+) -> None:
     kwargs = {"batch_size": 4, **kwargs}
     with pytest.raises(error) as info:
         EpochBatchSampler(labels, strategy, **kwargs)
@@ -185,7 +189,9 @@ def test_bad_input_raises_at_construction(labels, strategy, kwargs, error, fragm
         ("{not json", ["json"]),
     ],
 )
-def test_bad_config_raises_with_the_field(config, fragments):
+def test_bad_config_raises_with_the_field(
+    config: dict[str, Any] | str, fragments: list[str]
+) -> None:
     with pytest.raises(ValueError) as info:  # noqa: PT011 - the message is checked below
         EpochBatchSampler.from_config(config, BINARY)
     assert isinstance(info.value, SampleKitError)
@@ -194,7 +200,7 @@ def test_bad_config_raises_with_the_field(config, fragments):
 
 
 @pytest.mark.parametrize("epoch", [-1, 1.5, "2", True])
-def test_set_epoch_refuses_non_epochs(epoch):
+def test_set_epoch_refuses_non_epochs(epoch: Any) -> None:
     sampler = EpochBatchSampler(BINARY, "stratified", batch_size=2)
     with pytest.raises(ConfigError, match="epoch"):
         sampler.set_epoch(epoch)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,16 +15,16 @@ pytestmark = pytest.mark.slow  # starts, kills and restarts training processes
 WORKER = Path(__file__).with_name("resume_worker.py")
 
 
-def run(log, checkpoint, *extra, **kwargs):
+def run(log: Path, checkpoint: Path, *extra: str, **kwargs: Any) -> subprocess.Popen[bytes]:
     command = [sys.executable, str(WORKER), f"--log={log}", f"--checkpoint={checkpoint}", *extra]
     return subprocess.Popen(command, **kwargs)
 
 
-def lines(path):
+def lines(path: Path) -> list[Any]:
     return [json.loads(line) for line in Path(path).read_text().splitlines()]
 
 
-def test_sigkill_mid_epoch_then_resume_equals_one_uninterrupted_run(tmp_path):
+def test_sigkill_mid_epoch_then_resume_equals_one_uninterrupted_run(tmp_path: Path) -> None:
     reference = run(tmp_path / "reference.log", tmp_path / "reference.json")
     assert reference.wait(timeout=120) == 0
     expected = lines(tmp_path / "reference.log")

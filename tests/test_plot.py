@@ -6,6 +6,7 @@ import random
 import subprocess
 import sys
 from collections import Counter
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 import pytest
@@ -26,11 +27,21 @@ from samplekit.plot import (
 from samplekit.plugins import isolated_plugin_manager
 from samplekit.report import batch_class_counts, composition, epoch_tallies
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from click.testing import Result
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from samplekit.plugins import PluginManager
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(autouse=True)
-def builtins_only():
+def builtins_only() -> Iterator[PluginManager]:
     with isolated_plugin_manager() as manager:
         yield manager
 
@@ -55,7 +66,7 @@ def counted(sampler: EpochBatchSampler, labels: list[int], epochs: int) -> np.nd
     return np.array(rows)
 
 
-def stacked_counts(ax) -> tuple[list[str], np.ndarray]:
+def stacked_counts(ax: Axes) -> tuple[list[str], np.ndarray]:
     """Class names and [batches, classes] heights of the stacked steps of the top panel."""
     steps = [p for p in ax.patches if isinstance(p, StepPatch)]
     columns = []
@@ -63,21 +74,21 @@ def stacked_counts(ax) -> tuple[list[str], np.ndarray]:
         values, edges, baseline = step.get_data()
         np.testing.assert_array_equal(edges, np.arange(len(values) + 1) - 0.5)
         columns.append(values - baseline)
-    return [s.get_label() for s in steps], np.stack(columns, axis=1)
+    return [str(s.get_label()) for s in steps], np.stack(columns, axis=1)
 
 
-def seen_lines(ax) -> dict[int, np.ndarray]:
-    return {int(line.get_label()): line.get_ydata() for line in ax.get_lines()}
+def seen_lines(ax: Axes) -> dict[int, np.ndarray]:
+    return {int(str(line.get_label())): np.asarray(line.get_ydata()) for line in ax.get_lines()}
 
 
-def epoch_labels(ax) -> list[str]:
+def epoch_labels(ax: Axes) -> list[str]:
     return [t.get_text() for t in ax.texts if t.get_text().startswith("epoch")]
 
 
 # --- what is drawn ------------------------------------------------------------------------
 
 
-def test_stacked_steps_are_the_class_counts_of_every_batch():
+def test_stacked_steps_are_the_class_counts_of_every_batch() -> None:
     sampler = EpochBatchSampler(LABELS, "negative_subsampling", batch_size=8, seed=3, neg_ratio=0.2)
     figure = plot_composition(sampler, 3)
     top = figure.axes[0]
@@ -86,18 +97,20 @@ def test_stacked_steps_are_the_class_counts_of_every_batch():
     expected = counted(sampler, LABELS, 3)
     np.testing.assert_array_equal(heights, expected)
     assert epoch_labels(top) == ["epoch 0", "epoch 1", "epoch 2"]
-    assert [t.get_text() for t in top.get_legend().get_texts()] == ["0", "1", "2"]
+    legend = top.get_legend()
+    assert legend is not None
+    assert [t.get_text() for t in legend.get_texts()] == ["0", "1", "2"]
     assert not top.images
 
 
-def test_a_smaller_last_batch_shows():
+def test_a_smaller_last_batch_shows() -> None:
     sampler = EpochBatchSampler(LABELS, "stratified", batch_size=25, seed=1)
     _, heights = stacked_counts(plot_composition(sampler, 2).axes[0])
     assert heights.sum(1).tolist() == [25, 25, 10] * 2
     np.testing.assert_array_equal(heights, counted(sampler, LABELS, 2))
 
 
-def test_batch_class_counts_are_the_sampler_batches_and_leave_the_epoch_alone():
+def test_batch_class_counts_are_the_sampler_batches_and_leave_the_epoch_alone() -> None:
     sampler = EpochBatchSampler(LABELS, "class_weighted", batch_size=7, seed=2, num_samples=30)
     sampler.set_epoch(4)
     classes, counts = batch_class_counts(sampler, 1)
@@ -117,7 +130,9 @@ def test_batch_class_counts_are_the_sampler_batches_and_leave_the_epoch_alone():
         ("stratified", {}, False),
     ],
 )
-def test_seen_panel_exactly_for_strategies_that_leave_samples_out(strategy, options, subsamples):
+def test_seen_panel_exactly_for_strategies_that_leave_samples_out(
+    strategy: str, options: dict[str, Any], subsamples: bool
+) -> None:
     sampler = EpochBatchSampler(LABELS, strategy, batch_size=8, seed=4, **options)
     figure = plot_composition(sampler, 4)
     assert len(figure.axes) == (2 if subsamples else 1)
@@ -130,7 +145,7 @@ def test_seen_panel_exactly_for_strategies_that_leave_samples_out(strategy, opti
         np.testing.assert_array_equal(figure.axes[1].get_lines()[0].get_xdata(), [0, 1, 2, 3])
 
 
-def test_many_classes_make_a_heat_map_and_name_the_least_seen():
+def test_many_classes_make_a_heat_map_and_name_the_least_seen() -> None:
     labels = shuffled([6] * 9 + [3] * 5 + [20])  # 15 classes
     sampler = EpochBatchSampler(labels, "class_weighted", batch_size=10, seed=0, num_samples=40)
     figure = plot_composition(sampler, 3)
@@ -148,11 +163,13 @@ def test_many_classes_make_a_heat_map_and_name_the_least_seen():
         np.testing.assert_allclose(shares, [100 * row.seen_share[label] for row in rows])
     final = rows[-1].seen_share
     least = sorted(final, key=lambda c: (final[c], c))[:HIGHLIGHTED_CLASSES]
-    assert [t.get_text() for t in seen.get_legend().get_texts()] == [str(c) for c in least]
+    legend = seen.get_legend()
+    assert legend is not None
+    assert [t.get_text() for t in legend.get_texts()] == [str(c) for c in least]
     assert len(final) > MAX_STACKED_CLASSES
 
 
-def test_many_batches_make_a_heat_map_too(monkeypatch):
+def test_many_batches_make_a_heat_map_too(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("samplekit.plot.MAX_STACKED_BATCHES", 10)
     sampler = EpochBatchSampler(LABELS, "negative_subsampling", batch_size=4, neg_ratio=0.2)
     figure = plot_composition(sampler, 2)
@@ -161,13 +178,13 @@ def test_many_batches_make_a_heat_map_too(monkeypatch):
     assert figure.axes[1].get_legend() is not None  # the classes' colours are named below
 
 
-def test_epochs_without_batches_draw_an_empty_panel():
+def test_epochs_without_batches_draw_an_empty_panel() -> None:
     sampler = EpochBatchSampler([0, 1, 0], "stratified", batch_size=5, drop_last=True)
     figure = plot_composition(sampler, 2)
     assert [t.get_text() for t in figure.axes[0].texts] == ["no batches"]
 
 
-def test_title_defaults_to_strategy_options_batch_size_and_seed():
+def test_title_defaults_to_strategy_options_batch_size_and_seed() -> None:
     sampler = EpochBatchSampler(
         LABELS, "negative_subsampling", batch_size=8, seed=9, neg_ratio=0.5, drop_last=True
     )
@@ -177,7 +194,7 @@ def test_title_defaults_to_strategy_options_batch_size_and_seed():
     assert plot_composition(sampler, 1, title="mine").get_suptitle() == "mine"
 
 
-def test_bad_epochs_and_empty_tallies_are_config_errors():
+def test_bad_epochs_and_empty_tallies_are_config_errors() -> None:
     sampler = EpochBatchSampler(LABELS, "stratified", batch_size=8)
     with pytest.raises(ValueError, match="epochs=0"):
         plot_composition(sampler, 0)
@@ -188,27 +205,30 @@ def test_bad_epochs_and_empty_tallies_are_config_errors():
 # --- reproducible, and no global state ------------------------------------------------------
 
 
-def drawn_data(figure) -> list[np.ndarray]:
+def drawn_data(figure: Figure) -> list[np.ndarray]:
     data = []
     for ax in figure.axes:
-        data += [np.asarray(p.get_data().values) for p in ax.patches if isinstance(p, StepPatch)]
-        data += [np.asarray(p.get_data().baseline) for p in ax.patches if isinstance(p, StepPatch)]
+        # get_data() is a (values, edges, baseline) named tuple; matplotlib types it a plain tuple.
+        data += [np.asarray(p.get_data()[0]) for p in ax.patches if isinstance(p, StepPatch)]
+        data += [np.asarray(p.get_data()[2]) for p in ax.patches if isinstance(p, StepPatch)]
         data += [np.asarray(image.get_array()) for image in ax.images]
         data += [np.asarray(line.get_ydata()) for line in ax.get_lines()]
     return data
 
 
-def global_rng_states():
-    return torch.get_rng_state(), np.random.get_state()[1].copy(), random.getstate()
+def global_rng_states() -> tuple[torch.Tensor, np.ndarray, tuple[Any, ...]]:
+    # The Mersenne Twister key, get_state()[1], read from the dict form numpy types correctly.
+    key = np.random.get_state(legacy=False)["state"]["key"]
+    return torch.get_rng_state(), key.copy(), random.getstate()
 
 
-def test_same_seed_same_figure_and_no_global_rng_touched(tmp_path):
+def test_same_seed_same_figure_and_no_global_rng_touched(tmp_path: Path) -> None:
     torch.manual_seed(11)
     np.random.seed(11)
     random.seed(11)
     before = global_rng_states()
 
-    def draw(seed: int, name: str):
+    def draw(seed: int, name: str) -> Figure:
         sampler = EpochBatchSampler(
             LABELS, "negative_subsampling", batch_size=8, seed=seed, neg_ratio=0.2
         )
@@ -229,7 +249,7 @@ def test_same_seed_same_figure_and_no_global_rng_touched(tmp_path):
 
 
 @pytest.mark.slow
-def test_no_matplotlib_at_import_and_no_pyplot_when_drawing(tmp_path):
+def test_no_matplotlib_at_import_and_no_pyplot_when_drawing(tmp_path: Path) -> None:
     code = (
         "import sys\n"
         "import samplekit.plot\n"
@@ -246,7 +266,7 @@ def test_no_matplotlib_at_import_and_no_pyplot_when_drawing(tmp_path):
     assert (tmp_path / "x.png").read_bytes().startswith(PNG_SIGNATURE)
 
 
-def test_check_plot_path(tmp_path):
+def test_check_plot_path(tmp_path: Path) -> None:
     assert check_plot_path(tmp_path / "a.PNG") == "png"
     assert check_plot_path(str(tmp_path / "a.svg")) == "svg"
     (tmp_path / "folder.png").mkdir()
@@ -261,7 +281,7 @@ def test_check_plot_path(tmp_path):
 # --- the command line -----------------------------------------------------------------------
 
 
-def preview(labels_path, *extra: str):
+def preview(labels_path: Path, *extra: str) -> Result:
     return CliRunner().invoke(
         main,
         ["preview", str(labels_path), "--strategy", "negative_subsampling", "--batch-size", "8",
@@ -270,13 +290,13 @@ def preview(labels_path, *extra: str):
 
 
 @pytest.fixture
-def labels_path(tmp_path):
+def labels_path(tmp_path: Path) -> Path:
     path = tmp_path / "labels.npy"
     np.save(path, np.array(LABELS))
     return path
 
 
-def test_cli_writes_a_png_after_the_unchanged_text(labels_path, tmp_path):
+def test_cli_writes_a_png_after_the_unchanged_text(labels_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "composition.png"
     plain = preview(labels_path)
     result = preview(labels_path, "--plot", str(out))
@@ -287,8 +307,10 @@ def test_cli_writes_a_png_after_the_unchanged_text(labels_path, tmp_path):
     assert len(data) > 10_000
 
 
-def test_cli_plot_draws_the_same_as_the_library(labels_path, tmp_path, monkeypatch):
-    drawn = []
+def test_cli_plot_draws_the_same_as_the_library(
+    labels_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drawn: list[Figure] = []
     monkeypatch.setattr("matplotlib.figure.Figure.savefig", lambda fig, *a, **k: drawn.append(fig))
     assert preview(labels_path, "--plot", str(tmp_path / "a.svg")).exit_code == 0
     (figure,) = drawn
@@ -306,7 +328,13 @@ def test_cli_plot_draws_the_same_as_the_library(labels_path, tmp_path, monkeypat
         ("no directory", "does not exist"),
     ],
 )
-def test_cli_plot_errors_come_before_any_epoch(case, fragment, labels_path, tmp_path, monkeypatch):
+def test_cli_plot_errors_come_before_any_epoch(
+    case: str,
+    fragment: str,
+    labels_path: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     target = {
         "no matplotlib": tmp_path / "a.png",
         "suffix": tmp_path / "a.txt",
@@ -316,7 +344,7 @@ def test_cli_plot_errors_come_before_any_epoch(case, fragment, labels_path, tmp_
     if case == "no matplotlib":
         monkeypatch.setitem(sys.modules, "matplotlib", None)
 
-    def no_epochs(self, epoch):
+    def no_epochs(self: EpochBatchSampler, epoch: int) -> NoReturn:
         raise AssertionError("an epoch ran before --plot was checked")
 
     monkeypatch.setattr(EpochBatchSampler, "epoch_indices", no_epochs)
@@ -329,7 +357,7 @@ def test_cli_plot_errors_come_before_any_epoch(case, fragment, labels_path, tmp_
     assert not target.exists()
 
 
-def test_epoch_labels_name_the_epochs_drawn():
+def test_epoch_labels_name_the_epochs_drawn() -> None:
     sampler = EpochBatchSampler([0] * 30 + [1] * 10, "stratified", batch_size=10)
     figure = composition_figure(list(epoch_tallies(sampler, 2, start=5)))
     labels = [text.get_text() for text in figure.axes[0].texts]

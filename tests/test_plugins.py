@@ -18,6 +18,7 @@ from pydantic import Field
 import samplekit
 from samplekit import (
     EpochBatchSampler,
+    EpochContext,
     PluginError,
     PluginWarning,
     UnknownStrategyError,
@@ -39,16 +40,18 @@ class FirstHalf(samplekit.Strategy):
     class Options(samplekit.Options):
         share: float = Field(0.5, gt=0, le=1, description="Share of samples kept.")
 
-    def epoch_length(self, epoch):
+    def epoch_length(self, epoch: int) -> int:
         return max(1, int(self.labels.numel() * self.options.share))
 
-    def sample(self, ctx):
+    def sample(self, ctx: EpochContext) -> torch.Tensor:
         n = self.epoch_length(ctx.epoch)
         return torch.randperm(n, generator=ctx.generator)
 
 
-def plugin_of(*strategies, hook_name="samplekit_register_strategies"):
-    def hook(register):
+def plugin_of(
+    *strategies: Any, hook_name: str = "samplekit_register_strategies"
+) -> types.ModuleType:
+    def hook(register: Register) -> None:
         for strategy in strategies:
             register(strategy)
 
@@ -65,14 +68,14 @@ def pm() -> Iterator[PluginManager]:
         yield manager
 
 
-def test_plugin_manager_is_pluggy_and_holds_the_builtins(pm):
+def test_plugin_manager_is_pluggy_and_holds_the_builtins(pm: PluginManager) -> None:
     assert get_plugin_manager() is pm
     assert isinstance(pm, pluggy.PluginManager)
     assert set(available_strategies()) == BUILTINS
     assert {strategy_info(name).source for name in BUILTINS} == {"built-in"}
 
 
-def test_register_in_process_then_unregister(pm):
+def test_register_in_process_then_unregister(pm: PluginManager) -> None:
     plugin = plugin_of(FirstHalf)
     name = pm.register(plugin)
     assert "first_half" in available_strategies()
@@ -87,7 +90,7 @@ def test_register_in_process_then_unregister(pm):
         EpochBatchSampler([0, 1] * 10, "first_half", batch_size=3)
 
 
-def test_duplicate_name_is_an_error_naming_both_sources(pm):
+def test_duplicate_name_is_an_error_naming_both_sources(pm: PluginManager) -> None:
     class Clash(FirstHalf):
         name = "stratified"
 
@@ -101,7 +104,7 @@ def test_duplicate_name_is_an_error_naming_both_sources(pm):
     assert strategy_info("stratified").source == "built-in"
 
 
-def test_a_failed_plugin_registers_none_of_its_strategies(pm):
+def test_a_failed_plugin_registers_none_of_its_strategies(pm: PluginManager) -> None:
     class Good(FirstHalf):
         name = "good_one"
 
@@ -149,36 +152,38 @@ class LooseOptions(FirstHalf):
         ("stratified", "subclass of samplekit.Strategy"),
     ],
 )
-def test_invalid_strategies_are_refused_at_registration(pm, strategy, fragment):
+def test_invalid_strategies_are_refused_at_registration(
+    pm: PluginManager, strategy: Any, fragment: str
+) -> None:
     with pytest.raises(PluginError, match=fragment):
         pm.register(plugin_of(strategy))
     assert set(available_strategies()) == BUILTINS
 
 
-def test_a_misspelt_hook_fails_loudly(pm):
+def test_a_misspelt_hook_fails_loudly(pm: PluginManager) -> None:
     plugin = plugin_of(FirstHalf, hook_name="samplekit_register_strategy")
     with pytest.raises(PluginError, match="samplekit_register_strategy"):
         pm.register(plugin)
     assert not pm.is_registered(plugin)
 
 
-def test_a_hook_that_raises_is_refused_and_the_rest_keeps_working(pm):
+def test_a_hook_that_raises_is_refused_and_the_rest_keeps_working(pm: PluginManager) -> None:
     module = types.ModuleType("raising")
 
     @samplekit.hookimpl
-    def samplekit_register_strategies(register):
+    def samplekit_register_strategies(register: Register) -> None:
         raise RuntimeError("boom")
 
-    module.samplekit_register_strategies = samplekit_register_strategies
+    module.__dict__["samplekit_register_strategies"] = samplekit_register_strategies
     with pytest.raises(PluginError, match="boom"):
         pm.register(module)
     assert set(available_strategies()) == BUILTINS
 
 
-def test_hook_may_take_a_subset_of_arguments(pm):
+def test_hook_may_take_a_subset_of_arguments(pm: PluginManager) -> None:
     class Plugin:
         @samplekit.hookimpl
-        def samplekit_register_strategies(self):
+        def samplekit_register_strategies(self) -> None:
             pass
 
     assert pm.register(Plugin()) is not None
@@ -297,7 +302,9 @@ def load(monkeypatch: pytest.MonkeyPatch, setting: str | None) -> PluginManager:
     return make_plugin_manager()
 
 
-def test_faulty_plugins_warn_and_the_rest_work(installed, monkeypatch):
+def test_faulty_plugins_warn_and_the_rest_work(
+    installed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with pytest.warns(PluginWarning) as record:
         pm = load(monkeypatch, "sk-good,sk-broken,sk-raising")
     messages = sorted(str(w.message) for w in record)
@@ -316,7 +323,9 @@ def test_faulty_plugins_warn_and_the_rest_work(installed, monkeypatch):
     assert "sk-raising" in str(info.value)
 
 
-def test_installed_plugin_is_usable_by_name(installed, monkeypatch):
+def test_installed_plugin_is_usable_by_name(
+    installed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SAMPLEKIT_LOAD_PLUGINS", "sk-good")
     with isolated_plugin_manager(entrypoints=True):
         assert "everything_ep" in available_strategies()
@@ -336,13 +345,17 @@ def test_installed_plugin_is_usable_by_name(installed, monkeypatch):
         (" sk-good , , sk_GOOD ", {"everything_ep"}),
     ],
 )
-def test_load_plugins_setting_selects(installed, monkeypatch, setting, expected):
+def test_load_plugins_setting_selects(
+    installed: Path, monkeypatch: pytest.MonkeyPatch, setting: str, expected: set[str]
+) -> None:
     pm = load(monkeypatch, setting)
     assert set(pm.strategies.names()) == BUILTINS | expected
     assert pm.failures == {}
 
 
-def test_unset_setting_loads_every_installed_plugin(installed, monkeypatch):
+def test_unset_setting_loads_every_installed_plugin(
+    installed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(
         "importlib.metadata.entry_points",
         without(importlib.metadata.entry_points, "interrupted_ep"),
@@ -368,7 +381,9 @@ def without(entry_points: Callable[..., Any], name: str) -> Callable[..., Any]:
     return filtered
 
 
-def test_the_setting_is_read_when_loading_not_at_import(installed, monkeypatch):
+def test_the_setting_is_read_when_loading_not_at_import(
+    installed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first = load(monkeypatch, "")
     second = load(monkeypatch, "sk-good")
     assert "everything_ep" not in first.strategies.names()

@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 import torch
+from helpers import label_tensors
 from hypothesis import given
 from hypothesis import strategies as st
 
 from samplekit import report
 from samplekit.report import batch_class_counts, composition, epoch_tallies
 from samplekit.sampler import EpochBatchSampler
-from tests.helpers import label_tensors
 
 STRATEGIES: list[tuple[str, dict[str, Any]]] = [
     ("stratified", {}),

@@ -2,6 +2,7 @@ import functools
 import json
 import random
 from collections import Counter
+from typing import Any
 
 import numpy as np
 import pytest
@@ -10,8 +11,10 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from samplekit import (
     EpochBatchSampler,
+    EpochContext,
     SamplerConfig,
     StaleIteratorError,
+    Strategy,
     StrategyConfig,
     StrategyOutputError,
 )
@@ -23,7 +26,7 @@ def origin_labels() -> torch.Tensor:
     return torch.tensor(ORIGIN)[torch.randperm(100, generator=torch.Generator().manual_seed(3))]
 
 
-def test_origin_scenario_four_batches_all_positives_fresh_negatives():
+def test_origin_scenario_four_batches_all_positives_fresh_negatives() -> None:
     labels = origin_labels()
     sampler = EpochBatchSampler(labels, "negative_subsampling", batch_size=10, neg_ratio=0.25)
     negatives_per_epoch = []
@@ -41,7 +44,7 @@ def test_origin_scenario_four_batches_all_positives_fresh_negatives():
     assert len(set(negatives_per_epoch)) == 5  # each epoch drew other negatives
 
 
-def test_origin_scenario_through_a_dataloader():
+def test_origin_scenario_through_a_dataloader() -> None:
     labels = origin_labels()
     dataset = TensorDataset(torch.randn(100, 3), labels)
     sampler = EpochBatchSampler(labels, "negative_subsampling", batch_size=10, neg_ratio=0.25)
@@ -54,7 +57,7 @@ def test_origin_scenario_through_a_dataloader():
 
 @pytest.mark.parametrize("drop_last", [False, True])
 @pytest.mark.parametrize("strategy", ["stratified", "class_weighted"])
-def test_len_before_and_during_iteration(strategy, drop_last):
+def test_len_before_and_during_iteration(strategy: str, drop_last: bool) -> None:
     labels = torch.arange(103) % 3
     sampler = EpochBatchSampler(labels, strategy, batch_size=10, drop_last=drop_last)
     expected = 10 if drop_last else 11
@@ -67,13 +70,13 @@ def test_len_before_and_during_iteration(strategy, drop_last):
     assert seen == expected
 
 
-def test_no_full_batch_lost_when_epoch_divides():
+def test_no_full_batch_lost_when_epoch_divides() -> None:
     sampler = EpochBatchSampler([0, 1] * 50, "stratified", batch_size=10)
     assert len(sampler) == 10
     assert [len(b) for b in sampler] == [10] * 10
 
 
-def test_iteration_advances_epoch_and_set_epoch_reproduces():
+def test_iteration_advances_epoch_and_set_epoch_reproduces() -> None:
     sampler = EpochBatchSampler(
         origin_labels(), "negative_subsampling", batch_size=10, seed=5, neg_ratio=0.25
     )
@@ -92,7 +95,7 @@ def test_iteration_advances_epoch_and_set_epoch_reproduces():
     assert list(fresh) == second
 
 
-def test_partial_iteration_does_not_advance():
+def test_partial_iteration_does_not_advance() -> None:
     sampler = EpochBatchSampler([0, 1] * 50, "stratified", batch_size=10)
     iterator = iter(sampler)
     next(iterator)
@@ -100,10 +103,10 @@ def test_partial_iteration_does_not_advance():
     assert sampler.epoch == 0
 
 
-def test_set_epoch_during_iteration_wins():
+def test_set_epoch_during_iteration_wins() -> None:
     sampler = EpochBatchSampler([0, 1] * 50, "stratified", batch_size=10)
 
-    def loop_that_sets_the_epoch():
+    def loop_that_sets_the_epoch() -> None:
         for _ in sampler:
             sampler.set_epoch(7)
 
@@ -113,10 +116,10 @@ def test_set_epoch_during_iteration_wins():
     assert list(sampler) == list(sampler.epoch_batches(7))  # the whole of epoch 7
 
 
-def test_seed_changes_batches_and_seed_epoch_do_not_collide():
+def test_seed_changes_batches_and_seed_epoch_do_not_collide() -> None:
     labels = torch.arange(200) % 4
 
-    def epoch(seed, e):
+    def epoch(seed: int, e: int) -> list[list[int]]:
         sampler = EpochBatchSampler(labels, "stratified", batch_size=8, seed=seed)
         return list(sampler.epoch_batches(e))
 
@@ -125,21 +128,22 @@ def test_seed_changes_batches_and_seed_epoch_do_not_collide():
     assert epoch(3, 2) == epoch(3, 2)
 
 
-def test_no_global_rng_is_read_or_changed():
+def test_no_global_rng_is_read_or_changed() -> None:
     labels = torch.arange(500) % 5
     results = []
+    cases: list[tuple[str, dict[str, Any]]] = [
+        ("negative_subsampling", {"neg_ratio": 0.3}),
+        ("negative_subsampling", {"neg_ratio": 0.3, "cycle": True}),
+        ("stratified", {}),
+        ("class_weighted", {}),
+        ("class_weighted", {"replacement": False, "num_samples": 100}),
+    ]
     for global_seed in (1, 2):
         torch.manual_seed(global_seed)
         np.random.seed(global_seed)
         random.seed(global_seed)
         state = torch.get_rng_state()
-        for name, options in [
-            ("negative_subsampling", {"neg_ratio": 0.3}),
-            ("negative_subsampling", {"neg_ratio": 0.3, "cycle": True}),
-            ("stratified", {}),
-            ("class_weighted", {}),
-            ("class_weighted", {"replacement": False, "num_samples": 100}),
-        ]:
+        for name, options in cases:
             sampler = EpochBatchSampler(labels, name, batch_size=16, seed=9, **options)
             results.append((global_seed, name, list(sampler)))
         assert torch.equal(torch.get_rng_state(), state)
@@ -160,27 +164,27 @@ def test_no_global_rng_is_read_or_changed():
     ],
     ids=["list", "np-int16", "np-uint32", "int8", "int64", "bool", "tuple"],
 )
-def test_label_containers_give_the_same_batches(labels):
+def test_label_containers_give_the_same_batches(labels: Any) -> None:
     reference = EpochBatchSampler(ORIGIN, "negative_subsampling", batch_size=10, neg_ratio=0.5)
     sampler = EpochBatchSampler(labels, "negative_subsampling", batch_size=10, neg_ratio=0.5)
     assert list(sampler) == list(reference)
 
 
-class CountingDataset(Dataset):
+class CountingDataset(Dataset[int]):
     """A torchvision-style dataset that fails if anyone iterates it."""
 
-    def __init__(self, attr):
+    def __init__(self, attr: str) -> None:
         setattr(self, attr, ORIGIN)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return 100
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int) -> int:
         raise AssertionError("the sampler must not read samples to find labels")
 
 
 @pytest.mark.parametrize("attr", ["targets", "labels"])
-def test_labels_from_a_dataset_attribute_without_iterating(attr):
+def test_labels_from_a_dataset_attribute_without_iterating(attr: str) -> None:
     sampler = EpochBatchSampler(
         CountingDataset(attr), "negative_subsampling", batch_size=10, neg_ratio=0.25
     )
@@ -199,7 +203,7 @@ def test_labels_from_a_dataset_attribute_without_iterating(attr):
         ),
     ],
 )
-def test_config_round_trips_through_json(strategy, options):
+def test_config_round_trips_through_json(strategy: str, options: dict[str, Any]) -> None:
     sampler = EpochBatchSampler(
         origin_labels(), strategy, batch_size=7, seed=11, drop_last=True, **options
     )
@@ -213,7 +217,7 @@ def test_config_round_trips_through_json(strategy, options):
             assert list(rebuilt.epoch_batches(epoch)) == list(sampler.epoch_batches(epoch))
 
 
-def test_strategy_forms_are_equivalent():
+def test_strategy_forms_are_equivalent() -> None:
     labels = origin_labels()
     forms = [
         EpochBatchSampler(labels, "negative_subsampling", batch_size=10, neg_ratio=0.25),
@@ -236,7 +240,7 @@ def test_strategy_forms_are_equivalent():
         assert list(sampler) == reference
 
 
-def test_dataloader_workers_give_the_same_batches():
+def test_dataloader_workers_give_the_same_batches() -> None:
     labels = torch.arange(300) % 3
     dataset = TensorDataset(torch.arange(300), labels)
     got = {}
@@ -248,22 +252,22 @@ def test_dataloader_workers_give_the_same_batches():
     assert got[0][0] != got[0][1]  # two passes are two epochs
 
 
-def test_sampler_is_a_torch_sampler_and_repr_names_strategy():
+def test_sampler_is_a_torch_sampler_and_repr_names_strategy() -> None:
     sampler = EpochBatchSampler(ORIGIN, "stratified", batch_size=10)
     assert isinstance(sampler, torch.utils.data.Sampler)
     assert "stratified" in repr(sampler)
 
 
-def _broken_strategy(output):
+def _broken_strategy(output: Any) -> type[Strategy]:
     import samplekit
 
     class Broken(samplekit.Strategy):
         name = "broken"
 
-        def epoch_length(self, epoch):
+        def epoch_length(self, epoch: int) -> int:
             return 4
 
-        def sample(self, ctx):
+        def sample(self, ctx: EpochContext) -> Any:  # what it returns is what is tested
             return output
 
     return Broken
@@ -281,14 +285,14 @@ def _broken_strategy(output):
         (torch.tensor([True, False, True, True]), "dtype"),
     ],
 )
-def test_contract_breaking_strategy_output_is_refused(output, fragment):
+def test_contract_breaking_strategy_output_is_refused(output: Any, fragment: str) -> None:
     sampler = EpochBatchSampler(ORIGIN, _broken_strategy(output), batch_size=2)
     with pytest.raises(StrategyOutputError, match=fragment) as info:
         list(sampler)
     assert "'broken'" in str(info.value)
 
 
-def test_class_weighted_shares_follow_weights():
+def test_class_weighted_shares_follow_weights() -> None:
     labels = torch.tensor([0] * 9000 + [1] * 900 + [2] * 100)
     weights = {0: 1.0, 1: 2.0, 2: 10.0}
     sampler = EpochBatchSampler(
@@ -303,7 +307,7 @@ def test_class_weighted_shares_follow_weights():
         assert abs(counts[c] - 100_000 * p) < 5 * sigma
 
 
-def test_an_epoch_ends_when_its_last_batch_is_handed_out():
+def test_an_epoch_ends_when_its_last_batch_is_handed_out() -> None:
     # Lightning (and zip(range(len(loader)), loader)) stop after len(sampler) batches without
     # exhausting the iterator: the next pass must still be the next epoch, not an empty one.
     sampler = EpochBatchSampler(
@@ -320,7 +324,7 @@ def test_an_epoch_ends_when_its_last_batch_is_handed_out():
     assert sampler.state_dict()["cursor"] == {"epoch": 3, "global_batches": 1}  # midway: not over
 
 
-def test_a_checkpoint_taken_after_an_epochs_last_batch_resumes_at_the_next_epoch():
+def test_a_checkpoint_taken_after_an_epochs_last_batch_resumes_at_the_next_epoch() -> None:
     labels = [0] * 80 + [1] * 20
     build = functools.partial(
         EpochBatchSampler, labels, "negative_subsampling", batch_size=10, neg_ratio=0.25

@@ -25,7 +25,7 @@ def labels() -> torch.Tensor:
 
 
 @pytest.fixture(scope="module")
-def positives(labels) -> torch.Tensor:
+def positives(labels: torch.Tensor) -> torch.Tensor:
     return torch.nonzero(labels).flatten()
 
 
@@ -35,7 +35,7 @@ def epoch_indices(sampler: EpochBatchSampler, epoch: int) -> torch.Tensor:
     return torch.tensor([i for batch in sampler for i in batch], dtype=torch.int64)
 
 
-def test_labels_and_indices_stay_small(labels):
+def test_labels_and_indices_stay_small(labels: torch.Tensor) -> None:
     sampler = EpochBatchSampler(labels, "stratified", batch_size=256)
     assert sampler.labels.dtype == torch.uint8
     assert sampler.labels.data_ptr() == labels.data_ptr(), "binary uint8 labels were copied"
@@ -44,7 +44,9 @@ def test_labels_and_indices_stay_small(labels):
     assert wide.labels.dtype == torch.int16
 
 
-def test_negative_subsampling_keeps_every_positive_and_distinct_negatives(labels, positives):
+def test_negative_subsampling_keeps_every_positive_and_distinct_negatives(
+    labels: torch.Tensor, positives: torch.Tensor
+) -> None:
     sampler = EpochBatchSampler(labels, "negative_subsampling", batch_size=256, neg_ratio=0.01)
     n_neg = N - positives.numel()
     k = round(n_neg * 0.01)
@@ -56,14 +58,15 @@ def test_negative_subsampling_keeps_every_positive_and_distinct_negatives(labels
         chosen = labels[got] == 0
         assert torch.equal(got[~chosen].sort().values, positives)
         negatives = got[chosen]
-        assert negatives.unique().numel() == k
+        assert torch.unique(negatives).numel() == k
         seen.append(negatives)
     assert not torch.equal(seen[0].sort().values, seen[1].sort().values)
 
 
-def test_class_weighted_without_replacement_beyond_torchs_limit(labels):
+def test_class_weighted_without_replacement_beyond_torchs_limit(labels: torch.Tensor) -> None:
+    weights = torch.ones(N)  # torch annotates them Sequence[float], and takes a tensor
     with pytest.raises(RuntimeError, match="2\\^24"):
-        list(WeightedRandomSampler(torch.ones(N), 10, replacement=False))
+        list(WeightedRandomSampler(weights, 10, replacement=False))  # type: ignore[arg-type]
     draws = 1 << 20
     sampler = EpochBatchSampler(
         labels,
@@ -75,7 +78,7 @@ def test_class_weighted_without_replacement_beyond_torchs_limit(labels):
     )
     got = epoch_indices(sampler, 0)
     assert got.numel() == draws
-    assert got.unique().numel() == draws
+    assert torch.unique(got).numel() == draws
     assert int(got.min()) >= 0
     assert int(got.max()) < N
     # The first draw is a positive with probability 9 * 1 % / (9 * 1 % + 99 %) ~ 0.083, later
@@ -84,7 +87,9 @@ def test_class_weighted_without_replacement_beyond_torchs_limit(labels):
     assert 0.06 < share < 0.10
 
 
-def test_stratified_every_full_batch_in_proportion(labels, positives):
+def test_stratified_every_full_batch_in_proportion(
+    labels: torch.Tensor, positives: torch.Tensor
+) -> None:
     sampler = EpochBatchSampler(labels, "stratified", batch_size=512)
     got = sampler.epoch_indices(3).long()  # what the batches slice (checked at small N)
     assert got.numel() == N
@@ -97,7 +102,7 @@ def test_stratified_every_full_batch_in_proportion(labels, positives):
     assert int(per_batch.max()) <= int(expected) + 1
 
 
-def test_labels_from_numpy_are_not_copied_per_sample(labels):
+def test_labels_from_numpy_are_not_copied_per_sample(labels: torch.Tensor) -> None:
     array = labels.numpy()
     sampler = EpochBatchSampler(array, "negative_subsampling", batch_size=256, neg_per_pos=1.0)
     assert sampler.labels.data_ptr() == array.ctypes.data

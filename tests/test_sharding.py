@@ -1,6 +1,8 @@
 """Sharding over ranks and mid-epoch resume, with explicit ranks (no process group needed)."""
 
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -12,7 +14,7 @@ from torchdata.stateful_dataloader import StatefulDataLoader
 
 from samplekit import ConfigError, EpochBatchSampler
 
-STRATEGIES = [
+STRATEGIES: list[tuple[str, dict[str, Any]]] = [
     ("negative_subsampling", {"neg_ratio": 0.3}),
     ("stratified", {}),
     ("class_weighted", {}),
@@ -20,7 +22,9 @@ STRATEGIES = [
 ]
 
 
-def make(labels, strategy, options, **kwargs):
+def make(
+    labels: torch.Tensor, strategy: str, options: dict[str, Any], **kwargs: Any
+) -> EpochBatchSampler:
     return EpochBatchSampler(labels, strategy, **options, **kwargs)
 
 
@@ -32,7 +36,14 @@ def make(labels, strategy, options, **kwargs):
     st.booleans(),
     st.integers(0, 50),
 )
-def test_ranks_share_one_global_epoch(labels, choice, size, world, drop, epoch):
+def test_ranks_share_one_global_epoch(
+    labels: torch.Tensor,
+    choice: tuple[str, dict[str, Any]],
+    size: int,
+    world: int,
+    drop: bool,
+    epoch: int,
+) -> None:
     strategy, options = choice
     labels = labels.clone()
     labels[0] = 1 - int(labels[1] != 0)  # make sure negative_subsampling has both kinds
@@ -69,7 +80,9 @@ def test_ranks_share_one_global_epoch(labels, choice, size, world, drop, epoch):
         assert dealt[g:] == padding  # ... padded from its start, wrapping if need be
 
 
-def run_and_interrupt(sampler, stop_after):
+def run_and_interrupt(
+    sampler: EpochBatchSampler, stop_after: int
+) -> tuple[list[list[int]], dict[str, Any]]:
     """Yield batches, returning the state after `stop_after` of them."""
     iterator = iter(sampler)
     taken = [next(iterator) for _ in range(stop_after)]
@@ -78,7 +91,9 @@ def run_and_interrupt(sampler, stop_after):
 
 @pytest.mark.parametrize(("strategy", "options"), STRATEGIES)
 @pytest.mark.parametrize("world", [1, 3])
-def test_resume_mid_epoch_yields_exactly_what_was_left(strategy, options, world):
+def test_resume_mid_epoch_yields_exactly_what_was_left(
+    strategy: str, options: dict[str, Any], world: int
+) -> None:
     labels = torch.arange(500) % 4
     kwargs = {"batch_size": 16, "seed": 3, "world_size": world}
     for rank in range(world):
@@ -97,7 +112,7 @@ def test_resume_mid_epoch_yields_exactly_what_was_left(strategy, options, world)
         assert list(resumed) == uninterrupted[2]  # then carries on as if never interrupted
 
 
-def test_set_epoch_to_the_checkpoint_epoch_keeps_the_position():
+def test_set_epoch_to_the_checkpoint_epoch_keeps_the_position() -> None:
     labels = torch.arange(100) % 2
     sampler = EpochBatchSampler(labels, "stratified", batch_size=10)
     taken, state = run_and_interrupt(sampler, 4)
@@ -110,7 +125,7 @@ def test_set_epoch_to_the_checkpoint_epoch_keeps_the_position():
     assert list(resumed) == list(sampler.epoch_batches(1))
 
 
-def test_state_after_a_full_epoch_starts_the_next():
+def test_state_after_a_full_epoch_starts_the_next() -> None:
     sampler = EpochBatchSampler([0, 1] * 10, "stratified", batch_size=4)
     list(sampler)
     state = sampler.state_dict()
@@ -131,10 +146,20 @@ def test_state_after_a_full_epoch_starts_the_next():
         ({"world_size": 2, "rank": 1}, "world_size differs"),
     ],
 )
-def test_loading_a_foreign_state_names_what_differs(change, fragment):
-    base = {"labels": torch.arange(100) % 4, "batch_size": 16, "seed": 3, "neg_ratio": 0.3}
+def test_loading_a_foreign_state_names_what_differs(change: dict[str, Any], fragment: str) -> None:
+    base: dict[str, Any] = {
+        "labels": torch.arange(100) % 4,
+        "batch_size": 16,
+        "seed": 3,
+        "neg_ratio": 0.3,
+    }
     state = EpochBatchSampler(base.pop("labels"), "negative_subsampling", **base).state_dict()
-    settings = {"labels": torch.arange(100) % 4, "batch_size": 16, "seed": 3, "neg_ratio": 0.3}
+    settings: dict[str, Any] = {
+        "labels": torch.arange(100) % 4,
+        "batch_size": 16,
+        "seed": 3,
+        "neg_ratio": 0.3,
+    }
     settings.update(change)
     other = EpochBatchSampler(settings.pop("labels"), "negative_subsampling", **settings)
     with pytest.raises(ConfigError) as info:
@@ -146,24 +171,24 @@ def test_loading_a_foreign_state_names_what_differs(change, fragment):
     "state",
     [None, {}, {"version": 99}, "epoch 3"],
 )
-def test_malformed_states_are_refused(state):
+def test_malformed_states_are_refused(state: Any) -> None:
     sampler = EpochBatchSampler([0, 1] * 10, "stratified", batch_size=4)
     with pytest.raises(ConfigError, match="state"):
         sampler.load_state_dict(state)
 
 
 @pytest.mark.parametrize(("rank", "world"), [(2, 2), (-1, 2), (0, 0), (1.0, 2)])
-def test_bad_rank_or_world_size(rank, world):
+def test_bad_rank_or_world_size(rank: Any, world: int) -> None:
     with pytest.raises(ConfigError, match=r"rank|world_size"):
         EpochBatchSampler([0, 1], "stratified", batch_size=1, rank=rank, world_size=world)
 
 
 @pytest.mark.parametrize("workers", [0, 2])
-def test_stateful_dataloader_resumes_mid_epoch(workers):
+def test_stateful_dataloader_resumes_mid_epoch(workers: int) -> None:
     labels = torch.arange(400) % 5
     dataset = torch.utils.data.TensorDataset(torch.arange(400))
 
-    def loader():
+    def loader() -> StatefulDataLoader:
         sampler = EpochBatchSampler(
             labels, "negative_subsampling", batch_size=8, seed=2, neg_ratio=0.4, negative_label=0
         )
@@ -187,17 +212,24 @@ def test_stateful_dataloader_resumes_mid_epoch(workers):
 
 @pytest.mark.parametrize("workers", [0, 2])
 @pytest.mark.parametrize("stop", [13, 26, 27])  # mid-epoch 0, after its last batch, into 1
-def test_stateful_dataloader_resumes_at_and_around_an_epoch_boundary(tmp_path, workers, stop):
+def test_stateful_dataloader_resumes_at_and_around_an_epoch_boundary(
+    tmp_path: Path, workers: int, stop: int
+) -> None:
     # The loop saves (its epoch, the loader's state) after every step and calls set_epoch with
     # its own counter; a checkpoint taken just after an epoch's last batch must not repeat it.
     labels = torch.arange(100) % 4
     dataset = torch.utils.data.TensorDataset(torch.arange(100))
 
-    def loader():
+    def loader() -> StatefulDataLoader:
         sampler = EpochBatchSampler(labels, "stratified", batch_size=8, seed=3)
         return StatefulDataLoader(dataset, batch_sampler=sampler, num_workers=workers)
 
-    def train(loader_, trained, start=0, stop_after=None):
+    def train(
+        loader_: StatefulDataLoader,
+        trained: list[list[int]],
+        start: int = 0,
+        stop_after: int | None = None,
+    ) -> None:
         for epoch in range(start, 3):
             loader_.batch_sampler.set_epoch(epoch)
             for (xb,) in loader_:

@@ -84,7 +84,7 @@ def test_malformed_checkpoints_are_refused_with_the_key(
 
 
 def test_a_checkpoint_of_version_1_still_loads() -> None:
-    two_ranks = {"batch_size": 8, "seed": 1, "rank": 1, "world_size": 2}
+    two_ranks: dict[str, Any] = {"batch_size": 8, "seed": 1, "rank": 1, "world_size": 2}
     source = EpochBatchSampler(torch.arange(100) % 4, "stratified", **two_ranks)
     it = iter(source)
     for _ in range(3):
@@ -163,7 +163,8 @@ def test_set_epoch_takes_numpy_integers_and_the_largest_epoch() -> None:
     import numpy as np
 
     sampler = build()
-    sampler.set_epoch(np.int64(3))
+    numpy_epoch: Any = np.int64(3)  # set_epoch is annotated int, and takes numpy integers too
+    sampler.set_epoch(numpy_epoch)
     assert sampler.epoch == 3
     assert type(sampler.epoch) is int
     sampler.set_epoch(2**63 - 1)

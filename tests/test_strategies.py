@@ -2,6 +2,7 @@
 
 import math
 from collections import Counter
+from typing import TYPE_CHECKING, cast
 
 import torch
 from helpers import label_tensors
@@ -9,6 +10,9 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from samplekit import EpochBatchSampler
+
+if TYPE_CHECKING:
+    from samplekit.strategies.negative_subsampling import NegativeSubsampling
 
 batch_sizes = st.integers(1, 300)
 seeds = st.integers(0, 2**32)
@@ -39,7 +43,9 @@ def check_common(sampler: EpochBatchSampler, epoch: int) -> list[list[int]]:
 
 
 @given(label_tensors(), st.floats(0.01, 1.0), batch_sizes, seeds, epochs, st.booleans())
-def test_negative_subsampling_keeps_every_positive_once(labels, ratio, size, seed, epoch, drop):
+def test_negative_subsampling_keeps_every_positive_once(
+    labels: torch.Tensor, ratio: float, size: int, seed: int, epoch: int, drop: bool
+) -> None:
     negative = int(labels[0])
     assume(bool((labels != negative).any()))
     sampler = EpochBatchSampler(
@@ -61,14 +67,15 @@ def test_negative_subsampling_keeps_every_positive_once(labels, ratio, size, see
     positives = sorted(i for i in full if labels[i] != negative)
     assert positives == torch.nonzero(labels != negative).flatten().tolist()
     negatives = [i for i in full if labels[i] == negative]
-    assert len(negatives) == len(set(negatives)) == sampler.strategy.k
+    strategy = cast("NegativeSubsampling", sampler.strategy)
+    assert len(negatives) == len(set(negatives)) == strategy.k
     n_neg = int((labels == negative).sum())
-    assert sampler.strategy.k == min(n_neg, max(1, round(n_neg * ratio)))
+    assert strategy.k == min(n_neg, max(1, round(n_neg * ratio)))
     assert len(flat) <= len(full)
 
 
 @given(label_tensors(min_size=20), st.floats(0.05, 0.5), seeds)
-def test_negative_subsampling_epochs_differ(labels, ratio, seed):
+def test_negative_subsampling_epochs_differ(labels: torch.Tensor, ratio: float, seed: int) -> None:
     negative = int(labels[0])
     n_neg = int((labels == negative).sum())
     assume(bool((labels != negative).any()) and n_neg >= 20)
@@ -85,7 +92,9 @@ def test_negative_subsampling_epochs_differ(labels, ratio, seed):
 
 
 @given(label_tensors(), st.floats(0.01, 1.0), st.integers(1, 64), seeds)
-def test_negative_subsampling_cycle_sees_every_negative_before_repeats(labels, ratio, size, seed):
+def test_negative_subsampling_cycle_sees_every_negative_before_repeats(
+    labels: torch.Tensor, ratio: float, size: int, seed: int
+) -> None:
     negative = int(labels[0])
     assume(bool((labels != negative).any()))
     sampler = EpochBatchSampler(
@@ -97,7 +106,7 @@ def test_negative_subsampling_cycle_sees_every_negative_before_repeats(labels, r
         negative_label=negative,
         cycle=True,
     )
-    strategy = sampler.strategy
+    strategy = cast("NegativeSubsampling", sampler.strategy)
     n_neg, k, per_cycle = strategy.negatives.numel(), strategy.k, strategy.epochs_per_cycle
     assert per_cycle == -(-n_neg // k)
     for cycle in range(2):
@@ -114,7 +123,9 @@ def test_negative_subsampling_cycle_sees_every_negative_before_repeats(labels, r
 
 
 @given(label_tensors(), batch_sizes, seeds, epochs, st.booleans())
-def test_stratified_every_sample_once_and_each_batch_within_one(labels, size, seed, epoch, drop):
+def test_stratified_every_sample_once_and_each_batch_within_one(
+    labels: torch.Tensor, size: int, seed: int, epoch: int, drop: bool
+) -> None:
     sampler = EpochBatchSampler(labels, "stratified", batch_size=size, seed=seed, drop_last=drop)
     check_common(sampler, epoch)
     order = sampler.epoch_indices(epoch)
@@ -129,13 +140,15 @@ def test_stratified_every_sample_once_and_each_batch_within_one(labels, size, se
 
 
 @given(label_tensors(min_size=40), st.integers(2, 16), seeds)
-def test_stratified_epochs_differ(labels, size, seed):
+def test_stratified_epochs_differ(labels: torch.Tensor, size: int, seed: int) -> None:
     sampler = EpochBatchSampler(labels, "stratified", batch_size=size, seed=seed)
     assert len({tuple(sampler.epoch_indices(e).tolist()) for e in range(3)}) > 1
 
 
 @given(label_tensors(), batch_sizes, seeds, epochs, st.booleans(), st.integers(1, 5000))
-def test_class_weighted_with_replacement_contract(labels, size, seed, epoch, drop, num):
+def test_class_weighted_with_replacement_contract(
+    labels: torch.Tensor, size: int, seed: int, epoch: int, drop: bool, num: int
+) -> None:
     sampler = EpochBatchSampler(
         labels, "class_weighted", batch_size=size, seed=seed, drop_last=drop, num_samples=num
     )
@@ -144,7 +157,9 @@ def test_class_weighted_with_replacement_contract(labels, size, seed, epoch, dro
 
 
 @given(label_tensors(), batch_sizes, seeds, epochs, st.data())
-def test_class_weighted_without_replacement_draws_distinct(labels, size, seed, epoch, data):
+def test_class_weighted_without_replacement_draws_distinct(
+    labels: torch.Tensor, size: int, seed: int, epoch: int, data: st.DataObject
+) -> None:
     classes = torch.unique(labels).tolist()
     weights = {c: data.draw(st.sampled_from([0.0, 0.5, 1.0, 20.0])) for c in classes}
     weights[classes[0]] = 1.0
@@ -166,7 +181,7 @@ def test_class_weighted_without_replacement_draws_distinct(labels, size, seed, e
 
 
 @given(label_tensors(min_size=50), seeds)
-def test_class_weighted_balanced_evens_out_classes(labels, seed):
+def test_class_weighted_balanced_evens_out_classes(labels: torch.Tensor, seed: int) -> None:
     classes = torch.unique(labels)
     k = classes.numel()
     num = 4000
@@ -180,7 +195,7 @@ def test_class_weighted_balanced_evens_out_classes(labels, seed):
         assert abs(int((drawn == value).sum()) - num * p) <= 6 * sigma + 1
 
 
-def test_class_weighted_without_replacement_beyond_torch_multinomial_limit():
+def test_class_weighted_without_replacement_beyond_torch_multinomial_limit() -> None:
     n = 2**24 + 10  # torch.multinomial refuses more categories than 2**24
     labels = torch.zeros(n, dtype=torch.uint8)
     labels[:1000] = 1
@@ -194,7 +209,7 @@ def test_class_weighted_without_replacement_beyond_torch_multinomial_limit():
         replacement=False,
     )
     picked = sampler.epoch_indices(0)
-    assert picked.unique().numel() == 20_000
+    assert torch.unique(picked).numel() == 20_000
     positives = int((picked < 1000).sum())
     # Efraimidis-Spirakis: drawn iff its Exp(w) key is below t, where the expected count is 20,000.
     low, high = 0.0, 1.0

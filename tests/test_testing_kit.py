@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 import threading
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pytest
@@ -19,14 +19,22 @@ from hypothesis import strategies as st
 from hypothesis.errors import FailedHealthCheck
 
 import samplekit
-from samplekit import ConfigError, UnknownStrategyError
+from samplekit import ConfigError, EpochContext, UnknownStrategyError
 from samplekit.testing import (
+    SamplerInputs,
     StrategyContractError,
     batch_sizes,
     check_strategy,
     labels,
     sampler_inputs,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from samplekit.hookspecs import Register
+    from samplekit.plugins import PluginManager
 
 SMALL = labels(max_size=200)
 FEW = 30  # examples per check of a broken strategy: enough to find it, fast to shrink
@@ -37,16 +45,21 @@ class Shuffle(samplekit.Strategy):
 
     name = "shuffle_for_kit"
 
-    def epoch_length(self, epoch):
+    def epoch_length(self, epoch: int) -> int:
         return self.labels.numel()
 
-    def sample(self, ctx):
+    def sample(self, ctx: EpochContext) -> torch.Tensor:
         return torch.randperm(self.labels.numel(), generator=ctx.generator)
 
 
-def broken(name, sample, epoch_length=None, options=None):
+def broken(
+    name: str,
+    sample: Callable[..., Any],
+    epoch_length: Callable[..., Any] | None = None,
+    options: type[samplekit.Options] | None = None,
+) -> type[Shuffle]:
     """A Shuffle variant whose ``sample`` (and maybe ``epoch_length``) is replaced."""
-    body = {"name": name, "sample": sample}
+    body: dict[str, Any] = {"name": name, "sample": sample}
     if epoch_length is not None:
         body["epoch_length"] = epoch_length
     if options is not None:
@@ -54,7 +67,9 @@ def broken(name, sample, epoch_length=None, options=None):
     return type(name, (Shuffle,), body)
 
 
-def expect_broken(strategy, claim, *also, **kwargs):
+def expect_broken(
+    strategy: type[samplekit.Strategy] | str, claim: str, *also: str, **kwargs: Any
+) -> StrategyContractError:
     """The kit fails ``strategy`` on ``claim`` (or, where either is right, one of ``also``)."""
     kwargs.setdefault("labels", SMALL)
     kwargs.setdefault("max_examples", FEW)
@@ -68,7 +83,7 @@ def expect_broken(strategy, claim, *also, **kwargs):
 # --- correct strategies pass --------------------------------------------------------------------
 
 
-def test_a_correct_strategy_passes_every_claim():
+def test_a_correct_strategy_passes_every_claim() -> None:
     check_strategy(
         Shuffle,
         labels=SMALL,
@@ -79,10 +94,12 @@ def test_a_correct_strategy_passes_every_claim():
     )
 
 
-def test_registered_name_works_inside_an_isolated_plugin_manager(samplekit_plugin_manager):
+def test_registered_name_works_inside_an_isolated_plugin_manager(
+    samplekit_plugin_manager: PluginManager,
+) -> None:
     class Plugin:
         @samplekit.hookimpl
-        def samplekit_register_strategies(self, register):
+        def samplekit_register_strategies(self, register: Register) -> None:
             register(Shuffle)
 
     samplekit_plugin_manager.register(Plugin())
@@ -90,14 +107,14 @@ def test_registered_name_works_inside_an_isolated_plugin_manager(samplekit_plugi
     check_strategy("shuffle_for_kit", labels=SMALL, permutation=True, max_examples=5)
 
 
-def test_the_isolated_plugin_manager_forgets_test_strategies():
+def test_the_isolated_plugin_manager_forgets_test_strategies() -> None:
     assert "shuffle_for_kit" not in samplekit.available_strategies()
 
 
 # --- deliberately broken strategies are caught, naming the claim --------------------------------
 
 
-def test_catches_off_by_one_epoch_length():
+def test_catches_off_by_one_epoch_length() -> None:
     strategy = broken(
         "off_by_one",
         Shuffle.sample,
@@ -106,16 +123,16 @@ def test_catches_off_by_one_epoch_length():
     expect_broken(strategy, "epoch_length")
 
 
-def test_catches_global_rng():
-    def sample(self, ctx):
+def test_catches_global_rng() -> None:
+    def sample(self: Shuffle, ctx: EpochContext) -> torch.Tensor:
         return torch.randperm(self.labels.numel())  # no generator: torch's global RNG
 
     expect_broken(broken("global_torch", sample), "no global RNG")
 
 
 @pytest.mark.parametrize("draw", ["random", "numpy"])
-def test_catches_python_and_numpy_global_rng(draw):
-    def sample(self, ctx):
+def test_catches_python_and_numpy_global_rng(draw: str) -> None:
+    def sample(self: Shuffle, ctx: EpochContext) -> torch.Tensor:
         n = self.labels.numel()
         if draw == "random":
             return torch.tensor(random.sample(range(n), n))
@@ -124,8 +141,8 @@ def test_catches_python_and_numpy_global_rng(draw):
     expect_broken(broken(f"global_{draw}", sample), "no global RNG")
 
 
-def test_catches_an_index_out_of_range_only_on_small_inputs():
-    def sample(self, ctx):
+def test_catches_an_index_out_of_range_only_on_small_inputs() -> None:
+    def sample(self: Shuffle, ctx: EpochContext) -> torch.Tensor:
         out = Shuffle.sample(self, ctx)
         n = self.labels.numel()
         if n < 5:
@@ -138,32 +155,32 @@ def test_catches_an_index_out_of_range_only_on_small_inputs():
     assert "outside [0, " in str(error)
 
 
-def test_catches_a_float_tensor():
-    def sample(self, ctx):
+def test_catches_a_float_tensor() -> None:
+    def sample(self: Shuffle, ctx: EpochContext) -> torch.Tensor:
         return Shuffle.sample(self, ctx).float()
 
     expect_broken(broken("floats", sample), "sample returns a 1-D integer tensor")
 
 
-def test_catches_a_2d_tensor():
-    def sample(self, ctx):
+def test_catches_a_2d_tensor() -> None:
+    def sample(self: Shuffle, ctx: EpochContext) -> torch.Tensor:
         return Shuffle.sample(self, ctx).view(1, -1)
 
     error = expect_broken(broken("two_d", sample), "sample returns a 1-D integer tensor")
     assert "not 1-D" in str(error)
 
 
-def test_catches_something_other_than_a_tensor():
-    def sample(self, ctx):
+def test_catches_something_other_than_a_tensor() -> None:
+    def sample(self: Shuffle, ctx: EpochContext) -> list[Any]:
         return Shuffle.sample(self, ctx).tolist()
 
     expect_broken(broken("a_list", sample), "sample returns a 1-D integer tensor")
 
 
-def test_catches_a_strategy_seeded_from_a_global_counter():
+def test_catches_a_strategy_seeded_from_a_global_counter() -> None:
     counter = itertools.count()
 
-    def sample(self, ctx):
+    def sample(self: Shuffle, ctx: EpochContext) -> torch.Tensor:
         gen = torch.Generator().manual_seed(next(counter))
         return torch.randperm(self.labels.numel(), generator=gen)
 
@@ -172,8 +189,8 @@ def test_catches_a_strategy_seeded_from_a_global_counter():
     expect_broken(broken("counted", sample), "deterministic", "no global RNG", "prefetch")
 
 
-def test_catches_a_strategy_that_depends_on_the_calling_thread():
-    def sample(self, ctx):
+def test_catches_a_strategy_that_depends_on_the_calling_thread() -> None:
+    def sample(self: Shuffle, ctx: EpochContext) -> torch.Tensor:
         order = Shuffle.sample(self, ctx)
         in_main = threading.current_thread() is threading.main_thread()
         return order if in_main else order.flip(0)  # e.g. per-thread caches gone wrong
@@ -181,8 +198,8 @@ def test_catches_a_strategy_that_depends_on_the_calling_thread():
     expect_broken(broken("thread_bound", sample), "prefetch")
 
 
-def test_catches_a_strategy_seeded_from_an_instance_counter():
-    def sample(self, ctx):
+def test_catches_a_strategy_seeded_from_an_instance_counter() -> None:
+    def sample(self: Any, ctx: EpochContext) -> torch.Tensor:  # sets an attribute Shuffle lacks
         self.calls = getattr(self, "calls", 0) + 1
         gen = torch.Generator().manual_seed(ctx.seed + self.calls)
         return torch.randperm(self.labels.numel(), generator=gen)
@@ -194,27 +211,27 @@ class NeedsPositiveK(samplekit.Options):
     k: int = 1  # no ge=1: the bug under test is validating it only in sample()
 
 
-def validates_late(self, ctx):
+def validates_late(self: Shuffle, ctx: EpochContext) -> torch.Tensor:
     if self.options.k < 1:
         msg = f"k must be >= 1, got {self.options.k}"
         raise ConfigError(msg)
     return Shuffle.sample(self, ctx)
 
 
-def test_catches_options_validated_only_at_sample_time_via_invalid_options():
+def test_catches_options_validated_only_at_sample_time_via_invalid_options() -> None:
     strategy = broken("late_validation", validates_late, options=NeedsPositiveK)
     error = expect_broken(strategy, "options validated at construction", invalid_options=[{"k": 0}])
     assert "{'k': 0}" in str(error)
 
 
-def test_catches_options_validated_only_at_sample_time_via_drawn_options():
+def test_catches_options_validated_only_at_sample_time_via_drawn_options() -> None:
     strategy = broken("late_validation", validates_late, options=NeedsPositiveK)
     error = expect_broken(strategy, "options validated at construction", k=st.integers(-3, 3))
     assert "ConfigError" in str(error)
 
 
-def test_catches_an_error_raised_while_sampling():
-    def sample(self, ctx):
+def test_catches_an_error_raised_while_sampling() -> None:
+    def sample(self: Shuffle, ctx: EpochContext) -> torch.Tensor:
         if self.labels.numel() < 4:
             return torch.randperm(3, generator=ctx.generator)[torch.tensor([5])]  # IndexError
         return Shuffle.sample(self, ctx)
@@ -222,8 +239,8 @@ def test_catches_an_error_raised_while_sampling():
     expect_broken(broken("crashes", sample), "errors only at construction", max_examples=80)
 
 
-def test_catches_duplicates_under_without_replacement():
-    def sample(self, ctx):
+def test_catches_duplicates_under_without_replacement() -> None:
+    def sample(self: Shuffle, ctx: EpochContext) -> torch.Tensor:
         n = self.labels.numel()
         return torch.randint(n, (n,), generator=ctx.generator)
 
@@ -232,12 +249,12 @@ def test_catches_duplicates_under_without_replacement():
     expect_broken(strategy, "without_replacement", without_replacement=True)
 
 
-def test_catches_a_subset_under_permutation():
-    def sample(self, ctx):
+def test_catches_a_subset_under_permutation() -> None:
+    def sample(self: Shuffle, ctx: EpochContext) -> torch.Tensor:
         n = self.labels.numel()
         return torch.randperm(n, generator=ctx.generator)[: max(1, n - 1)]
 
-    def epoch_length(self, epoch):
+    def epoch_length(self: Shuffle, epoch: int) -> int:
         return max(1, self.labels.numel() - 1)
 
     strategy = broken("subset", sample, epoch_length=epoch_length)
@@ -245,8 +262,8 @@ def test_catches_a_subset_under_permutation():
     expect_broken(strategy, "permutation", permutation=True)
 
 
-def test_catches_the_same_epoch_every_time_under_varies_between_epochs():
-    def sample(self, ctx):
+def test_catches_the_same_epoch_every_time_under_varies_between_epochs() -> None:
+    def sample(self: Shuffle, ctx: EpochContext) -> torch.Tensor:
         gen = torch.Generator().manual_seed(ctx.seed % 2**32)  # ignores the epoch
         return torch.randperm(self.labels.numel(), generator=gen)
 
@@ -255,7 +272,7 @@ def test_catches_the_same_epoch_every_time_under_varies_between_epochs():
     expect_broken(strategy, "varies_between_epochs", varies_between_epochs=True)
 
 
-def test_varies_between_epochs_is_not_demanded_of_tiny_epochs():
+def test_varies_between_epochs_is_not_demanded_of_tiny_epochs() -> None:
     check_strategy(
         Shuffle,
         labels=labels(max_size=3),
@@ -270,23 +287,23 @@ def test_varies_between_epochs_is_not_demanded_of_tiny_epochs():
 class NeedsTwoClasses(Shuffle):
     name = "needs_two_classes"
 
-    def __init__(self, labels, options):
+    def __init__(self, labels: torch.Tensor, options: Any) -> None:
         super().__init__(labels, options)
         if len(self.class_index) < 2:
             msg = "needs_two_classes: need at least two classes"
             raise samplekit.LabelsError(msg)
 
-    def check_batch_size(self, batch_size):
+    def check_batch_size(self, batch_size: int) -> None:
         if batch_size % 2:
             msg = f"batch_size must be even, got {batch_size}"
             raise ConfigError(msg)
 
 
-def test_construction_time_refusals_are_skipped():
+def test_construction_time_refusals_are_skipped() -> None:
     check_strategy(NeedsTwoClasses, labels=SMALL, permutation=True, max_examples=10)
 
 
-def test_a_strategy_refusing_everything_is_a_clear_error():
+def test_a_strategy_refusing_everything_is_a_clear_error() -> None:
     with pytest.raises(ConfigError, match="refused every generated input"):
         check_strategy(NeedsTwoClasses, labels=labels(max_classes=1), max_examples=10)
 
@@ -319,7 +336,7 @@ class Tagged(Shuffle):
     """Needs a sample labelled ``tag`` and one labelled ``tag + 1``, nothing else."""
 
     name = "tagged"
-    seen: ClassVar[list[object]] = []
+    seen: ClassVar[list[Any]] = []
 
     class Options(samplekit.Options):
         tag: int = 7
@@ -404,29 +421,30 @@ def test_a_broken_declaration_is_a_config_error(strategy: type[Shuffle], match: 
 
 
 def test_a_strategy_declaring_nothing_draws_the_default_labels() -> None:
-    assert repr(Shuffle.example_labels(Shuffle.Options())) == repr(labels())
-    assert repr(Shuffle.example_batch_sizes(Shuffle.Options())) == repr(batch_sizes())
+    assert Shuffle.example_labels(Shuffle.Options()) is None  # nothing declared ...
+    assert Shuffle.example_batch_sizes(Shuffle.Options()) is None
+    check_strategy(Shuffle, max_examples=10)  # ... so the kit draws its own labels() and sizes
 
 
 # --- bad kit arguments ----------------------------------------------------------------------------
 
 
-def test_unknown_name_is_an_unknown_strategy_error():
+def test_unknown_name_is_an_unknown_strategy_error() -> None:
     with pytest.raises(UnknownStrategyError, match="did you mean 'stratified'"):
         check_strategy("stratifed")
 
 
-def test_options_and_keyword_options_are_exclusive():
+def test_options_and_keyword_options_are_exclusive() -> None:
     with pytest.raises(ConfigError, match="not both"):
         check_strategy("negative_subsampling", options=st.just({"neg_ratio": 0.5}), neg_ratio=0.5)
 
 
-def test_invalid_fixed_options_fail_before_the_search():
+def test_invalid_fixed_options_fail_before_the_search() -> None:
     with pytest.raises(ConfigError, match="neg_ratio"):
         check_strategy("negative_subsampling", neg_ratio=2.0)
 
 
-def test_bad_argument_types_are_clear():
+def test_bad_argument_types_are_clear() -> None:
     with pytest.raises(TypeError, match="Strategy subclass or a registered name"):
         check_strategy(42)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="SearchStrategy"):
@@ -438,21 +456,23 @@ def test_bad_argument_types_are_clear():
 # --- the kit leaves global state alone and respects settings ------------------------------------
 
 
-def test_global_rng_states_are_restored():
+def test_global_rng_states_are_restored() -> None:
     torch.manual_seed(3)
     random.seed(3)
     np.random.seed(3)
-    before = (torch.get_rng_state(), random.getstate(), np.random.get_state()[1].copy())
+    # The Mersenne Twister key, get_state()[1], read from the dict form numpy types correctly.
+    key = np.random.get_state(legacy=False)["state"]["key"]
+    before = (torch.get_rng_state(), random.getstate(), key.copy())
     check_strategy(Shuffle, labels=SMALL, max_examples=5)
     assert torch.equal(torch.get_rng_state(), before[0])
     assert random.getstate() == before[1]
-    assert np.array_equal(np.random.get_state()[1], before[2])
+    assert np.array_equal(np.random.get_state(legacy=False)["state"]["key"], before[2])
 
 
-def test_settings_and_max_examples_are_used():
-    calls = []
+def test_settings_and_max_examples_are_used() -> None:
+    calls: list[int] = []
 
-    def sample(self, ctx):
+    def sample(self: Shuffle, ctx: EpochContext) -> torch.Tensor:
         calls.append(1)
         return Shuffle.sample(self, ctx)
 
@@ -472,7 +492,7 @@ def test_settings_and_max_examples_are_used():
 
 @settings(max_examples=50)
 @given(labels(min_size=4, max_size=300, min_classes=2, max_classes=3, min_per_class=2), st.data())
-def test_labels_respect_their_bounds(y, data):
+def test_labels_respect_their_bounds(y: Any, data: st.DataObject) -> None:
     tensor = samplekit.EpochBatchSampler(y, "stratified", batch_size=1).labels
     assert 4 <= tensor.numel() <= 300
     values, counts = torch.unique(tensor, return_counts=True)
@@ -483,14 +503,14 @@ def test_labels_respect_their_bounds(y, data):
 
 @settings(max_examples=30)
 @given(labels(values=[-5, 0, 300], min_classes=3, dtypes=[torch.int8, torch.int16, list]))
-def test_labels_with_fixed_values_use_only_dtypes_that_hold_them(y):
+def test_labels_with_fixed_values_use_only_dtypes_that_hold_them(y: Any) -> None:
     assert not (isinstance(y, torch.Tensor) and y.dtype == torch.int8)
     assert sorted({int(v) for v in y}) == [-5, 0, 300]
 
 
 @settings(max_examples=30)
 @given(sampler_inputs(batch_sizes=batch_sizes(max_value=4)))
-def test_sampler_inputs_build_a_sampler(inputs):
+def test_sampler_inputs_build_a_sampler(inputs: SamplerInputs) -> None:
     sampler = inputs.sampler("stratified")
     assert sampler.epoch == inputs.epoch
     assert 1 <= sampler.batch_size <= 4
@@ -510,7 +530,7 @@ def test_sampler_inputs_build_a_sampler(inputs):
         ({"min_classes": 3, "min_per_class": 5, "max_size": 10}, "max_size >= 15"),
     ],
 )
-def test_labels_refuse_bad_arguments(kwargs, match):
+def test_labels_refuse_bad_arguments(kwargs: dict[str, Any], match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         labels(**kwargs)
 
@@ -550,7 +570,7 @@ def test_labels_refuse_bad_required_values(kwargs: dict[str, Any], match: str) -
 # --- packaging: the extra, the pytest plugin ------------------------------------------------------
 
 
-def run_python(code, **env):
+def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
         capture_output=True,
@@ -561,7 +581,7 @@ def run_python(code, **env):
 
 
 @pytest.mark.slow
-def test_import_samplekit_does_not_import_hypothesis_and_the_kit_names_the_extra():
+def test_import_samplekit_does_not_import_hypothesis_and_the_kit_names_the_extra() -> None:
     result = run_python(
         """
         import sys
@@ -598,15 +618,16 @@ def test_strategies_and_their_declarations_do_not_import_hypothesis() -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("asked", [True, False])
-def test_pytest_plugin_registers_the_profile_only_when_asked(tmp_path, asked):
-    expected = "samplekit-ci" if asked else "default"  # never loaded unless asked for
+def test_pytest_plugin_registers_the_profile_only_when_asked(tmp_path: Path, asked: bool) -> None:
+    # Never loaded unless asked for (hypothesis itself may load its own "ci" profile under CI=1).
+    compare = "==" if asked else "!="
     (tmp_path / "test_profile.py").write_text(
         textwrap.dedent(
             f"""
             from hypothesis import HealthCheck, settings
 
             def test_profile():
-                assert settings.get_current_profile_name() == {expected!r}
+                assert settings.get_current_profile_name() {compare} "samplekit-ci"
                 if {asked}:
                     assert settings.default.derandomize and settings.default.deadline is None
                     assert settings.default.print_blob
@@ -626,7 +647,7 @@ def test_pytest_plugin_registers_the_profile_only_when_asked(tmp_path, asked):
 
 
 @pytest.mark.slow
-def test_pytest_plugin_import_is_cheap():
+def test_pytest_plugin_import_is_cheap() -> None:
     result = run_python(
         """
         import sys
