@@ -145,6 +145,13 @@ class EpochBatchSampler(Sampler[list[int]]):
         check_sync: bool,
         prefetch: bool,
     ) -> None:
+        for name, flag in (("check_sync", check_sync), ("prefetch", prefetch)):
+            if type(flag) not in (bool, np.bool_):  # not 0, 1 or "no"
+                msg = (
+                    f"{name}: expected True or False, but got {name}={quote(flag)} "
+                    f"({type(flag).__name__})"
+                )
+                raise ConfigError(msg)
         self._config = config
         self._rank, self._world_size = distributed.resolve_rank(rank, world_size)
         self._labels = as_label_tensor(labels)
@@ -158,7 +165,7 @@ class EpochBatchSampler(Sampler[list[int]]):
             "config": config.model_dump(mode="json"),
             "labels": {"count": int(self._labels.numel()), "digest": labels_digest(self._labels)},
         }
-        if check_sync and distributed.in_default_group(self._rank, self._world_size):
+        if bool(check_sync) and distributed.in_default_group(self._rank, self._world_size):
             distributed.check_in_sync(
                 {
                     "seed": digest(str(config.seed).encode()),
@@ -166,7 +173,7 @@ class EpochBatchSampler(Sampler[list[int]]):
                     "labels": self._fingerprint["labels"]["digest"],
                 }
             )
-        self._prefetch = Prefetcher(self.epoch_indices) if prefetch else None
+        self._prefetch = Prefetcher(self.epoch_indices) if bool(prefetch) else None
 
     @property
     def config(self) -> SamplerConfig:

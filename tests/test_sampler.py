@@ -10,6 +10,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from samplekit import (
+    ConfigError,
     EpochBatchSampler,
     EpochContext,
     SamplerConfig,
@@ -348,3 +349,22 @@ def test_a_checkpoint_taken_after_an_epochs_last_batch_resumes_at_the_next_epoch
     resumed.load_state_dict(state)
     assert list(resumed) == list(build().epoch_batches(1))
     assert resumed.epoch == 1
+
+
+@pytest.mark.parametrize("flag", ["check_sync", "prefetch"])
+@pytest.mark.parametrize("value", [1, 0, "no", None])
+def test_flags_are_bools_not_truthy_values(flag: str, value: Any) -> None:
+    with pytest.raises(ConfigError, match=f"{flag}: expected True or False"):
+        EpochBatchSampler([0, 1] * 4, "stratified", batch_size=2, **{flag: value})
+
+
+def test_numpy_scalars_count_as_the_values_they_hold() -> None:
+    numpy_values: dict[str, Any] = {
+        "batch_size": np.int64(2),
+        "rank": np.int64(1),
+        "world_size": np.int32(2),
+        "prefetch": np.bool_(False),
+    }
+    sampler = EpochBatchSampler([0, 1] * 4, "stratified", **numpy_values)
+    assert (sampler.rank, sampler.world_size, sampler.batch_size) == (1, 2, 2)
+    assert type(sampler.rank) is int
