@@ -9,7 +9,11 @@ rules, in one place:
 
 - an iteration starts at ``(epoch, position)``, or at the next epoch's first batch when every
   batch of the epoch was handed out, unless `set_epoch` chose this epoch again;
-- `set_epoch` starts its epoch from the first batch, except right after `load` with the
+- an iteration is alive from `begin` until `end` (exhausted, closed or garbage-collected);
+- `set_epoch` naming the epoch of an alive iteration changes nothing: a loop that calls it after
+  its ``DataLoader`` iterator was created (Lightning's ``on_train_epoch_start``, after workers
+  took their first batches) keeps its epoch. Any other `set_epoch` supersedes an alive
+  iteration and starts its epoch from the first batch, except right after `load` with the
   loaded epoch (a loop resuming a checkpoint with its own epoch counter);
 - the epoch moves only when an iteration begins or `set_epoch` is called, never when an
   iteration ends: ``DataLoader`` workers take an epoch's last batch while the loop is still in
@@ -79,8 +83,15 @@ class Cursor:
             raise StaleIteratorError(msg)
         self.position += 1
 
+    def end(self, token: object) -> None:
+        """The iteration holding ``token`` is over (exhausted or closed); nothing is alive now."""
+        if self._owner is token:
+            self._owner = None
+
     def set_epoch(self, epoch: int) -> None:
         """Make the next iteration epoch ``epoch`` (see the module docstring for the position)."""
+        if self._owner is not None and epoch == self.epoch:
+            return  # the alive iteration already is this epoch
         if not (self._resumed and epoch == self.epoch):
             self.position, self._resumed = 0, False
         self.epoch, self._pinned, self._owner = epoch, True, None

@@ -244,9 +244,11 @@ class EpochBatchSampler(Sampler[list[int]]):
         if the consumer stopped without exhausting the iterator, as Lightning does), so a loop
         that runs whole epochs draws a fresh one each time.
 
-        An iteration still running when this is called is over: asked for another batch, it
-        raises `samplekit.errors.StaleIteratorError` (call ``set_epoch`` before iterating, as
-        with ``DistributedSampler``).
+        An iteration still alive when this is called (not exhausted, not closed) is left alone
+        if it already is epoch ``epoch`` (a loop that calls ``set_epoch`` just after creating
+        its ``DataLoader`` iterator, as Lightning's ``on_train_epoch_start`` does). Otherwise it
+        is over: asked for another batch, it raises `samplekit.errors.StaleIteratorError`.
+        Call ``set_epoch`` before iterating, as with ``DistributedSampler``.
 
         Raises:
             ConfigError: if ``epoch`` is not an integer from 0 to 2**63 - 1.
@@ -317,11 +319,14 @@ class EpochBatchSampler(Sampler[list[int]]):
         # Runs from the first next(): the iteration that begins last owns the cursor (see
         # samplekit.cursor), and one that was superseded raises instead of moving it.
         token = self._cursor.begin(self.num_batches)
-        for batch in self._batches(
-            self._cursor.epoch, self._cursor.position, self._indices_for_iteration
-        ):
-            self._cursor.step(token)
-            yield batch
+        try:
+            for batch in self._batches(
+                self._cursor.epoch, self._cursor.position, self._indices_for_iteration
+            ):
+                self._cursor.step(token)
+                yield batch
+        finally:  # exhausted, closed, or dropped by a loop that broke out
+            self._cursor.end(token)
 
     def _indices_for_iteration(self, epoch: int) -> torch.Tensor:
         if self._prefetch is None:

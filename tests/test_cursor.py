@@ -50,8 +50,22 @@ def test_set_epoch_keeps_the_position_only_right_after_load() -> None:
     assert cursor.position == 2
     token = cursor.begin(three)
     cursor.step(token)
+    cursor.set_epoch(4)  # the alive iteration already is epoch 4: left alone
+    assert (cursor.epoch, cursor.position) == (4, 3)
+    cursor.step(token)
+    cursor.end(token)
     cursor.set_epoch(4)  # an iteration ran since: the whole epoch again
     assert (cursor.epoch, cursor.position) == (4, 0)
+
+
+def test_set_epoch_of_another_epoch_supersedes_an_alive_iteration() -> None:
+    cursor = Cursor()
+    token = cursor.begin(three)
+    cursor.step(token)
+    cursor.set_epoch(1)
+    assert (cursor.epoch, cursor.position) == (1, 0)
+    with pytest.raises(StaleIteratorError):
+        cursor.step(token)
 
 
 def test_a_set_epoch_before_load_holds_for_the_loaded_epoch_only() -> None:

@@ -129,10 +129,22 @@ def test_set_epoch_twice_replays_the_whole_epoch() -> None:
     first = list(sampler)
     sampler.set_epoch(0)
     assert list(sampler) == first
-    it = iter(sampler)
-    next(it)  # a broken pass of epoch 1
+    for _ in sampler:  # a broken pass of epoch 1: the loop drops its iterator
+        break
     sampler.set_epoch(1)
     assert list(sampler) == list(sampler.epoch_batches(1))  # whole, not the rest
+
+
+def test_set_epoch_of_the_epoch_an_alive_iterator_is_in_leaves_it_alone() -> None:
+    # Lightning calls set_epoch in on_train_epoch_start, after its first iter(loader): with
+    # workers the loader has already taken batches from the sampler by then.
+    sampler = EpochBatchSampler(torch.arange(64) % 2, "stratified", batch_size=4)
+    loader = DataLoader(TensorDataset(torch.arange(64)), batch_sampler=sampler, num_workers=2)
+    iterator = iter(loader)  # the workers take their first batches
+    sampler.set_epoch(0)
+    assert [xb.tolist() for (xb,) in iterator] == list(sampler.epoch_batches(0))
+    sampler.set_epoch(1)
+    assert [xb.tolist() for (xb,) in loader] == list(sampler.epoch_batches(1))
 
 
 def test_load_state_dict_supersedes_a_running_iteration() -> None:
