@@ -217,7 +217,7 @@ class SamplerConfig(pydantic.BaseModel):
         le=SEED_MAX,
         strict=True,
         description="Seed of every epoch's generator, mixed with the epoch; an integer from "
-        "-2**63 to 2**64 - 1, the range torch.manual_seed accepts.",
+        "-2**63 to 2**64 - 1, the range a torch.Generator accepts as a seed.",
     )
     drop_last: bool = Field(
         False,

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
 import torch
 
 from samplekit.errors import ConfigError, DesyncError
-from samplekit.inputs import quote
+from samplekit.inputs import as_int, quote
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -42,13 +41,14 @@ def resolve_rank(rank: int | None, world_size: int | None) -> tuple[int, int]:
         rank = torch.distributed.get_rank() if _initialised() else 0
     checked = []
     for name, value in (("world_size", world_size), ("rank", rank)):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        number = as_int(value)
+        if number is None:
             msg = (
                 f"{name}: expected an integer, but got {name}={quote(value)} "
                 f"({type(value).__name__})"
             )
             raise ConfigError(msg)
-        checked.append(int(value))  # numpy integers count as the ints they hold
+        checked.append(number)  # numpy integers count as the ints they hold
     world_size, rank = checked
     if world_size < 1:
         msg = f"world_size: expected an integer >= 1, but got world_size={world_size}"

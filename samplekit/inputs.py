@@ -21,6 +21,7 @@ Examples:
 from __future__ import annotations
 
 import json
+import operator
 import re
 import reprlib
 import types
@@ -40,6 +41,7 @@ __all__ = [
     "INT64_MIN",
     "LISTED",
     "MAX_DEPTH",
+    "as_int",
     "load_json",
     "plain_input",
     "quote",
@@ -53,6 +55,26 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAX_DEPTH = 10
 #: Errors an error message lists at most; the rest are counted.
 LISTED = 10
+
+
+def as_int(value: Any) -> int | None:
+    """``value`` as an ``int`` if it is an integer, else ``None``.
+
+    Python and numpy integers and 0-d integer tensors are integers; a bool, a float (even
+    ``2.0``) or a string is not.
+
+    Examples:
+        >>> import numpy as np
+        >>> from samplekit.inputs import as_int
+        >>> as_int(np.int64(3)), as_int(True), as_int(2.0), as_int("2")
+        (3, None, None, None)
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
 
 
 def plain_input(model: type[pydantic.BaseModel], data: Any, *, integers: tuple[int, int]) -> Any:

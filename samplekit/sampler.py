@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import operator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -15,7 +13,7 @@ from samplekit.batching import FixedSize, cut
 from samplekit.config import SamplerConfig, StrategyConfig, validate_config
 from samplekit.cursor import Cursor
 from samplekit.errors import ConfigError
-from samplekit.inputs import quote
+from samplekit.inputs import as_int, quote
 from samplekit.labels import as_label_tensor
 from samplekit.prefetch import Prefetcher
 from samplekit.rng import generator
@@ -253,10 +251,7 @@ class EpochBatchSampler(Sampler[list[int]]):
         Raises:
             ConfigError: if ``epoch`` is not an integer from 0 to 2**63 - 1.
         """
-        value = None
-        if not isinstance(epoch, (bool, np.bool_)):
-            with contextlib.suppress(TypeError):
-                value = operator.index(epoch)  # int and numpy integers, never floats
+        value = as_int(epoch)
         if value is None or not 0 <= value <= MAX_EPOCH:
             msg = (
                 f"epoch: expected an int from 0 to 2**63 - 1, but got epoch={quote(epoch)} "

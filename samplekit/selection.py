@@ -16,14 +16,12 @@ Examples:
 
 from __future__ import annotations
 
-import contextlib
-import operator
 from typing import TYPE_CHECKING
 
 import torch
 
 from samplekit.errors import StrategyOutputError
-from samplekit.inputs import quote
+from samplekit.inputs import as_int, quote
 
 if TYPE_CHECKING:
     from samplekit.strategy import EpochContext, Strategy
@@ -56,10 +54,7 @@ def epoch_length(strategy: Strategy, epoch: int) -> int:
             that is not an integer count of indices.
     """
     length = strategy.epoch_length(epoch)
-    value = None
-    if not isinstance(length, bool):
-        with contextlib.suppress(TypeError):
-            value = operator.index(length)  # int and numpy integers, never floats
+    value = as_int(length)
     if value is None or not 0 <= value <= _MAX_LENGTH:
         problem = (
             f"epoch_length({epoch}) returned {quote(length)} ({type(length).__name__}); it must "
