@@ -204,7 +204,7 @@ def _integer_array(array: np.ndarray[Any, Any], what: str, source: Any) -> np.nd
     elif dtype.kind in "Mm":
         problem = f"dtype {dtype}; map the values to integer class ids first, {_UNIQUE}"
     elif dtype.kind == "V" and dtype.names:
-        fields = ", ".join(dtype.names)
+        fields = ", ".join(repr(name) for name in dtype.names)  # names may hold any character
         problem = (
             f"a structured array with fields ({_clip(fields)}); pass the field that holds the "
             f"labels, e.g. labels[{dtype.names[0]!r}]"

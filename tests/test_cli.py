@@ -482,7 +482,7 @@ FILE_ERRORS = {
     "string npy": "got strings (e.g. 'cat'); map them to integers first, e.g. classes, "
     "labels = numpy.unique(labels, return_inverse=True)",
     "datetime npy": "got dtype datetime64[D]; map the values to integer class ids",
-    "structured npy": "a structured array with fields (label); pass the field",
+    "structured npy": "a structured array with fields ('label'); pass the field",
     "truncated npy": "could not be read as a .npy array",
     "object int npy": "holds Python objects (dtype object)",
     "sparse pt": "got a sparse tensor (torch.sparse_coo); pass a dense one, e.g. labels.to_dense()",

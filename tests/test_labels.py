@@ -130,7 +130,7 @@ BAD_LABELS: dict[str, tuple[Callable[[], Any], str]] = {
     "complex numpy": (lambda: np.array([1 + 0j]), "dtype complex128"),
     "structured": (
         lambda: np.zeros(2, dtype=[("label", "i4"), ("weight", "f4")]),
-        "fields (label, weight); pass the field that holds the labels, e.g. labels['label']",
+        "fields ('label', 'weight'); pass the field that holds the labels, e.g. labels['label']",
     ),
     "raw bytes": (lambda: np.zeros(2, dtype="V4"), "dtype |V4; convert them to integers"),
     "datetime": (lambda: np.array(["2020-01-01"], dtype="datetime64[D]"), "datetime64[D]"),
