@@ -144,7 +144,9 @@ def parse_option_value(text: str) -> Any:
     try:
         return json.loads(text, parse_constant=_not_json, object_pairs_hook=_unique_keys)
     except _RepeatedKeyError as exc:
-        msg = f"the JSON object gives key {_clip(exc.key)!r} twice; give each key once"
+        from samplekit.inputs import clip  # here: `samplekit --help` imports no numpy
+
+        msg = f"the JSON object gives key {clip(exc.key)!r} twice; give each key once"
         raise ConfigError(msg) from None
     except ValueError as exc:
         if "digits" in str(exc):  # Python refuses int() of more than 4,300 digits
@@ -186,10 +188,6 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def _not_json(name: str) -> Any:
     msg = f"{name} is not a JSON literal"
     raise ValueError(msg)
-
-
-def _clip(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _parse_assignments(

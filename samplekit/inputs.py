@@ -42,6 +42,7 @@ __all__ = [
     "LISTED",
     "MAX_DEPTH",
     "as_int",
+    "clip",
     "load_json",
     "plain_input",
     "quote",
@@ -272,6 +273,11 @@ def quote_keys(keys: Any) -> str:
     listed = ", ".join(quote(key) for key in shown)
     rest = len(keys) - len(shown)
     return f"[{listed}{f', ... and {rest} more' if rest else ''}]"
+
+
+def clip(text: str, limit: int = 60) -> str:
+    """``text``, cut to ``limit`` characters ending in ``...`` when longer."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def shorten(text: str, limit: int = 200) -> str:

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from samplekit.errors import LabelsError
+from samplekit.inputs import clip
 from samplekit.labels import to_label_tensor
 
 if TYPE_CHECKING:
@@ -118,7 +119,7 @@ def _read_npy(file: pathlib.Path) -> Any:
         raise LabelsError(msg) from exc
     if dtype.hasobject:
         msg = (
-            f"{what}: holds Python objects (dtype {_clip(str(dtype))}), not integers; samplekit "
+            f"{what}: holds Python objects (dtype {clip(str(dtype), 40)}), not integers; samplekit "
             f"reads plain numeric arrays only: save integer labels, e.g. "
             f"numpy.save(path, labels.astype(numpy.int64))"
         )
@@ -177,7 +178,7 @@ def _read_text(file: pathlib.Path, *, header: bool) -> Any:
                     )
                     msg = (
                         f"labels file {str(file)!r}, line {number}: expected {what} (one "
-                        f"integer label per line), but got {_clip(line)!r}"
+                        f"integer label per line), but got {clip(line, 40)!r}"
                     )
                     raise LabelsError(msg)
                 first = False
@@ -195,7 +196,7 @@ def _integer(file: pathlib.Path, number: int, line: str) -> int:
     # Checked before int(): Python refuses to convert more than 4,300 digits.
     value = int(line) if len(digits) <= _INT64_DIGITS else None
     if value is None or not -(2**63) <= value < 2**63:
-        shown = _clip(line) if len(line) <= 40 else f"{line[:20]}... ({len(digits)} digits)"
+        shown = clip(line, 40) if len(line) <= 40 else f"{line[:20]}... ({len(digits)} digits)"
         msg = (
             f"labels file {str(file)!r}, line {number}: label {shown} does not fit a 64-bit "
             f"integer; map labels to smaller class ids"
@@ -208,7 +209,7 @@ def _check_shape(file: pathlib.Path, shape: tuple[int, ...]) -> None:
     if len(shape) != 1:
         msg = (
             f"labels file {str(file)!r}: expected a 1-D array of labels, but got shape "
-            f"{_clip(str(shape))}; save one integer label per sample"
+            f"{clip(str(shape), 40)}; save one integer label per sample"
         )
         raise LabelsError(msg)
     if shape[0] == 0:
@@ -224,13 +225,9 @@ def _looks_numeric(line: str) -> bool:
     return True
 
 
-def _clip(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def _short(exc: BaseException) -> str:
     """An exception as one short line: its type and the first line of its message."""
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     if "pickle" in first:  # advice to unpickle an untrusted file is never passed on
         first = "the file holds pickled Python objects, which samplekit does not load"
-    return f"{type(exc).__name__}: {_clip(first, 160)}" if first else type(exc).__name__
+    return f"{type(exc).__name__}: {clip(first, 160)}" if first else type(exc).__name__

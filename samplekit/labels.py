@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from samplekit.errors import LabelsError
+from samplekit.inputs import clip
 from samplekit.rng import index_dtype
 
 __all__ = ["ClassIndex", "as_label_tensor", "class_counts", "to_label_tensor", "where"]
@@ -90,7 +91,7 @@ def to_label_tensor(source: Any, what: str) -> torch.Tensor:
     if isinstance(source, (str, bytes, bytearray)):
         msg = (
             f"{what}: expected a sequence of integer class labels, but got a "
-            f"{type(source).__name__} ({_clip(repr(source[:50]))}); pass one integer per "
+            f"{type(source).__name__} ({clip(repr(source[:50]))}); pass one integer per "
             f"sample, e.g. [0, 1, 1]"
         )
         raise LabelsError(msg)
@@ -120,7 +121,7 @@ def to_label_tensor(source: Any, what: str) -> torch.Tensor:
 def _check_shape(shape: tuple[int, ...], what: str) -> None:
     if len(shape) != 1:
         msg = (
-            f"{what}: expected a 1-D sequence, but got shape {_clip(str(shape))}; "
+            f"{what}: expected a 1-D sequence, but got shape {clip(str(shape))}; "
             f"pass one integer class label per sample"
         )
         raise LabelsError(msg)
@@ -172,7 +173,7 @@ def _as_array(source: Any, what: str) -> np.ndarray[Any, Any]:
     except (TypeError, ValueError, RuntimeError, OverflowError) as exc:
         msg = (
             f"{what}: could not be read as a 1-D integer array (got {type(source).__name__}: "
-            f"{_clip(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, 160)}); "
+            f"{clip(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, 160)}); "
             f"pass one integer class label per sample"
         )
         raise LabelsError(msg) from exc
@@ -200,13 +201,13 @@ def _integer_array(array: np.ndarray[Any, Any], what: str, source: Any) -> np.nd
         problem = f"dtype {dtype}; convert them first, e.g. {fix} if every value is a whole number"
     elif dtype.kind in "US":
         first = array[0].item()
-        problem = f"strings (e.g. {_clip(repr(first))}); {_MAP_STRINGS}"
+        problem = f"strings (e.g. {clip(repr(first))}); {_MAP_STRINGS}"
     elif dtype.kind in "Mm":
         problem = f"dtype {dtype}; map the values to integer class ids first, {_UNIQUE}"
     elif dtype.kind == "V" and dtype.names:
         fields = ", ".join(repr(name) for name in dtype.names)  # names may hold any character
         problem = (
-            f"a structured array with fields ({_clip(fields)}); pass the field that holds the "
+            f"a structured array with fields ({clip(fields)}); pass the field that holds the "
             f"labels, e.g. labels[{dtype.names[0]!r}]"
         )
     else:  # complex, raw bytes (void)
@@ -227,10 +228,10 @@ def _object_labels(array: np.ndarray[Any, Any], what: str) -> np.ndarray[Any, An
                 raise LabelsError(msg)
             continue
         if isinstance(value, (str, bytes)):
-            problem = f"strings (e.g. {_clip(repr(value))} at position {position}); {_MAP_STRINGS}"
+            problem = f"strings (e.g. {clip(repr(value))} at position {position}); {_MAP_STRINGS}"
         else:
             problem = (
-                f"a {type(value).__name__} at position {position} ({_clip(repr(value))}); "
+                f"a {type(value).__name__} at position {position} ({clip(repr(value))}); "
                 f"pass one integer per sample"
             )
         msg = f"{what}: expected integer class labels, but got {problem}"
@@ -243,10 +244,6 @@ def _show_int(value: int) -> str:
     if value.bit_length() <= 128:
         return str(value)
     return f"of about {int(value.bit_length() * 0.30103) + 1} digits"
-
-
-def _clip(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 _UNIQUE = "e.g. classes, labels = numpy.unique(labels, return_inverse=True)"
