@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     import torch
     from hypothesis.strategies import SearchStrategy
 
-__all__ = ["EpochContext", "Options", "Strategy"]
+__all__ = ["EpochContext", "FeedbackStrategy", "FeedbackView", "Options", "Strategy"]
 
 
 class Options(pydantic.BaseModel):
@@ -88,6 +88,30 @@ class Options(pydantic.BaseModel):
 
 
 @dataclasses.dataclass(frozen=True)
+class FeedbackView:
+    """What training reported back so far, as a feedback strategy reads it (never write to it).
+
+    Attributes:
+        scores: float32, one per sample: the latest score observed for it (say its loss), NaN
+            where the sample was never observed.
+        observed: int64, one per sample: the epoch of that latest observation, -1 where never.
+    """
+
+    scores: torch.Tensor
+    observed: torch.Tensor
+
+    @classmethod
+    def empty(cls, num_samples: int) -> FeedbackView:
+        """The view before any observation: every score NaN, every ``observed`` -1."""
+        import torch
+
+        return cls(
+            torch.full((num_samples,), float("nan"), dtype=torch.float32),
+            torch.full((num_samples,), -1, dtype=torch.int64),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
 class EpochContext:
     """What a strategy gets to build one epoch.
 
@@ -96,12 +120,15 @@ class EpochContext:
         seed: the sampler's seed.
         batch_size: the sampler's batch size, for strategies that shape each batch.
         generator: the only source of randomness allowed, seeded from ``(seed, epoch)``.
+        feedback: for a `FeedbackStrategy`, every observation made before this epoch began;
+            ``None`` for other strategies.
     """
 
     epoch: int
     seed: int
     batch_size: int
     generator: torch.Generator
+    feedback: FeedbackView | None = None
 
 
 class Strategy(abc.ABC):
@@ -135,6 +162,8 @@ class Strategy(abc.ABC):
 
     name: ClassVar[str]
     Options: ClassVar[type[Options]] = Options
+    uses_feedback: ClassVar[bool] = False
+    needs_labels: ClassVar[bool] = True
 
     def __init__(self, labels: torch.Tensor, options: Any) -> None:
         self.labels = labels
@@ -194,3 +223,30 @@ class Strategy(abc.ABC):
         """The first line of the class docstring, or an empty string."""
         doc = cls.__doc__ or ""
         return doc.strip().splitlines()[0].strip() if doc.strip() else ""
+
+
+class FeedbackStrategy(Strategy):
+    """Base class of strategies that decide each epoch from what training reported back.
+
+    The training loop reports one score per sample with ``sampler.observe(indices, scores)``;
+    before an epoch is planned, the sampler hands every observation made so far to the strategy
+    as a `FeedbackView` (``ctx.feedback`` in `sample`, the ``feedback`` argument of
+    `epoch_length` and `loss_weights`). Epoch ``e`` is then a pure function of (labels, options,
+    seed, ``e``, the feedback at the start of ``e``).
+
+    Subclasses implement `epoch_length` with the feedback argument and may override
+    `loss_weights` to reweight the samples they keep, so that the weighted loss stays unbiased.
+    """
+
+    uses_feedback: ClassVar[bool] = True
+
+    @abc.abstractmethod
+    def epoch_length(self, epoch: int, feedback: FeedbackView | None = None) -> int:
+        """How many indices `sample` returns for ``epoch`` given ``feedback`` (``None``: none yet)."""
+
+    def loss_weights(self, epoch: int, feedback: FeedbackView) -> torch.Tensor | None:
+        """Per-sample loss multipliers for ``epoch`` (float32, one per sample), or ``None`` for all 1.
+
+        Computed from ``feedback`` alone (no randomness), so they can be recomputed at any time.
+        """
+        return None
