@@ -82,7 +82,8 @@ class HardNegatives(FeedbackStrategy, NegativeSubsampling):
             if text.startswith(prefix):
                 text = f"{self.name}:{text.removeprefix(prefix)}"
             raise type(exc)(text) from None
-        self.num_samples = int(labels.numel())
+        #: N, the number of samples.
+        self.size = int(labels.numel())
         #: How many of each epoch's ``k`` negatives are the hard ones (when that many are scored).
         self.hard = round(options.hard_fraction * self.k)
 
@@ -91,7 +92,7 @@ class HardNegatives(FeedbackStrategy, NegativeSubsampling):
 
         At most ``round(hard_fraction * k)`` of them, ties in score going to the lower index.
         """
-        scores = as_view(feedback, self.num_samples).scores[self.negatives]
+        scores = as_view(feedback, self.size).scores[self.negatives]
         observed = torch.nonzero(~torch.isnan(scores)).flatten()
         # A stable sort keeps ascending index order among equal scores.
         order = torch.sort(scores[observed], descending=True, stable=True).indices
@@ -105,7 +106,7 @@ class HardNegatives(FeedbackStrategy, NegativeSubsampling):
         """Every positive, the hard negatives and a random draw of the others, shuffled."""
         gen = ctx.generator
         hard = self.hard_negatives(ctx.feedback)
-        others = torch.ones(self.num_samples, dtype=torch.bool)
+        others = torch.ones(self.size, dtype=torch.bool)
         others[hard.long()] = False
         rest = self.negatives[others[self.negatives.long()]]
         picks = choice_without_replacement(rest.numel(), self.k - hard.numel(), gen, shuffled=False)

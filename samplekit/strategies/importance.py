@@ -96,8 +96,10 @@ class Importance(FeedbackStrategy):
 
     def __init__(self, labels: torch.Tensor, options: Importance.Options) -> None:
         super().__init__(labels, options)
-        self.num_samples = int(labels.numel())
-        self.draws = options.num_samples or self.num_samples
+        #: N, the number of samples.
+        self.size = int(labels.numel())
+        #: Draws per epoch: the ``num_samples`` option, or N.
+        self.num_samples = options.num_samples or self.size
 
     def probabilities(self, feedback: FeedbackView | None) -> torch.Tensor:
         """``p``, float64, one per sample, summing to 1, as the class docstring defines it.
@@ -105,7 +107,7 @@ class Importance(FeedbackStrategy):
         Raises:
             ConfigError: if an observed score is negative.
         """
-        n, options = self.num_samples, self.options
+        n, options = self.size, self.options
         scores = as_view(feedback, n).scores.to(torch.float64)
         scored = ~torch.isnan(scores)
         uniform = torch.full((n,), 1 / n, dtype=torch.float64)
@@ -133,7 +135,7 @@ class Importance(FeedbackStrategy):
 
     def epoch_length(self, epoch: int, feedback: FeedbackView | None = None) -> int:
         """``num_samples`` (default N), whatever the feedback."""
-        return self.draws
+        return self.num_samples
 
     def sample(self, ctx: EpochContext) -> torch.Tensor:
         """``num_samples`` independent draws from `probabilities`."""
@@ -141,18 +143,18 @@ class Importance(FeedbackStrategy):
         # Dividing by the total makes the last value exactly 1.0, and a sample of p = 0 repeats
         # its predecessor's value, so searchsorted of a draw in [0, 1) never lands on it.
         cumulative /= cumulative[-1].clone()
-        out = torch.empty(self.draws, dtype=index_dtype(self.num_samples))
-        for start in range(0, self.draws, _CHUNK):
-            size = min(_CHUNK, self.draws - start)
+        out = torch.empty(self.num_samples, dtype=index_dtype(self.size))
+        for start in range(0, self.num_samples, _CHUNK):
+            size = min(_CHUNK, self.num_samples - start)
             drawn = torch.rand(size, generator=ctx.generator, dtype=torch.float64)
             picked = torch.searchsorted(cumulative, drawn, right=True)
-            out[start : start + size] = picked.clamp_(max=self.num_samples - 1)
+            out[start : start + size] = picked.clamp_(max=self.size - 1)
         return out
 
     def loss_weights(self, epoch: int, feedback: FeedbackView | None) -> torch.Tensor:
         """float32, one per sample: ``1 / (N * p_i)`` (0 where ``p_i = 0``)."""
         p = self.probabilities(feedback)
-        weights = torch.where(p > 0, 1 / (p * self.num_samples), 0.0)
+        weights = torch.where(p > 0, 1 / (p * self.size), 0.0)
         return weights.to(torch.float32)
 
 

@@ -92,7 +92,8 @@ class InfoBatch(FeedbackStrategy):
 
     def __init__(self, labels: torch.Tensor, options: InfoBatch.Options) -> None:
         super().__init__(labels, options)
-        self.num_samples = int(labels.numel())
+        #: N, the number of samples.
+        self.size = int(labels.numel())
         #: The first epoch trained on full data.
         self.anneal_start = options.epochs - round(options.anneal * options.epochs)
 
@@ -102,10 +103,10 @@ class InfoBatch(FeedbackStrategy):
 
     def well_learned(self, feedback: FeedbackView | None) -> torch.Tensor:
         """Mask of the samples whose observed score is strictly below the observed scores' mean."""
-        scores = as_view(feedback, self.num_samples).scores.to(torch.float64)
+        scores = as_view(feedback, self.size).scores.to(torch.float64)
         scored = ~torch.isnan(scores)
         if not bool(scored.any()):
-            return torch.zeros(self.num_samples, dtype=torch.bool)
+            return torch.zeros(self.size, dtype=torch.bool)
         return scores < scores[scored].mean()  # NaN compares False: never well-learned
 
     def pruned_count(self, well_learned: int) -> int:
@@ -115,18 +116,18 @@ class InfoBatch(FeedbackStrategy):
     def epoch_length(self, epoch: int, feedback: FeedbackView | None = None) -> int:
         """``N - round(prune_ratio * k)`` for ``k`` well-learned samples; ``N`` when annealing."""
         if self.annealing(epoch):
-            return self.num_samples
-        return self.num_samples - self.pruned_count(int(self.well_learned(feedback).sum()))
+            return self.size
+        return self.size - self.pruned_count(int(self.well_learned(feedback).sum()))
 
     def sample(self, ctx: EpochContext) -> torch.Tensor:
         """Every sample but ``round(prune_ratio * k)`` random well-learned ones, shuffled."""
-        gen, dtype = ctx.generator, index_dtype(self.num_samples)
+        gen, dtype = ctx.generator, index_dtype(self.size)
         if self.annealing(ctx.epoch):
-            return torch.randperm(self.num_samples, generator=gen, dtype=dtype)
+            return torch.randperm(self.size, generator=gen, dtype=dtype)
         mask = self.well_learned(ctx.feedback)
         candidates = torch.nonzero(mask).flatten()
         pruned = self.pruned_count(candidates.numel())
-        keep = torch.ones(self.num_samples, dtype=torch.bool)
+        keep = torch.ones(self.size, dtype=torch.bool)
         picks = choice_without_replacement(candidates.numel(), pruned, gen, shuffled=False)
         keep[candidates[picks.long()]] = False
         kept = torch.nonzero(keep).flatten().to(dtype)
@@ -137,7 +138,7 @@ class InfoBatch(FeedbackStrategy):
 
         Every weight is 1 when annealing or with ``rescale=False``.
         """
-        weights = torch.ones(self.num_samples, dtype=torch.float32)
+        weights = torch.ones(self.size, dtype=torch.float32)
         if self.options.rescale and not self.annealing(epoch):
             weights[self.well_learned(feedback)] = 1 / (1 - self.options.prune_ratio)
         return weights
