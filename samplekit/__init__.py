@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 from samplekit._lazy import attach
 
 if TYPE_CHECKING:
-    from samplekit.config import SamplerConfig, StrategyConfig
+    from samplekit.batcher import Batcher, Batches
+    from samplekit.config import BatcherConfig, SamplerConfig, StrategyConfig
     from samplekit.errors import (
         ConfigError,
         DesyncError,
@@ -29,23 +30,38 @@ if TYPE_CHECKING:
         SampleKitError,
         StaleIteratorError,
         StrategyOutputError,
+        UnknownBatcherError,
         UnknownStrategyError,
     )
     from samplekit.hookspecs import hookimpl
     from samplekit.plugins import (
+        available_batchers,
         available_strategies,
+        batcher_info,
+        get_batcher,
         get_plugin_manager,
         get_strategy,
         strategy_info,
     )
     from samplekit.sampler import EpochBatchSampler
-    from samplekit.strategy import EpochContext, Options, Strategy
+    from samplekit.strategy import (
+        EpochContext,
+        FeedbackStrategy,
+        FeedbackView,
+        Options,
+        Strategy,
+    )
 
 __all__ = [
+    "Batcher",
+    "BatcherConfig",
+    "Batches",
     "ConfigError",
     "DesyncError",
     "EpochBatchSampler",
     "EpochContext",
+    "FeedbackStrategy",
+    "FeedbackView",
     "LabelsError",
     "Options",
     "PluginError",
@@ -56,8 +72,12 @@ __all__ = [
     "Strategy",
     "StrategyConfig",
     "StrategyOutputError",
+    "UnknownBatcherError",
     "UnknownStrategyError",
+    "available_batchers",
     "available_strategies",
+    "batcher_info",
+    "get_batcher",
     "get_plugin_manager",
     "get_strategy",
     "hookimpl",
@@ -69,6 +89,15 @@ __version__ = "0.1.0"
 _ERRORS = "samplekit.errors"
 _LAZY = {
     "SamplerConfig": "samplekit.config",
+    "BatcherConfig": "samplekit.config",
+    "Batcher": "samplekit.batcher",
+    "Batches": "samplekit.batcher",
+    "FeedbackStrategy": "samplekit.strategy",
+    "FeedbackView": "samplekit.strategy",
+    "UnknownBatcherError": _ERRORS,
+    "available_batchers": "samplekit.plugins",
+    "batcher_info": "samplekit.plugins",
+    "get_batcher": "samplekit.plugins",
     "StrategyConfig": "samplekit.config",
     "ConfigError": _ERRORS,
     "DesyncError": _ERRORS,

@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 
 import pydantic
 from pydantic import Field
 
+from samplekit.batcher import Batcher
 from samplekit.errors import ConfigError, SampleKitError
 from samplekit.inputs import (
     INT64_MAX,
@@ -44,8 +45,8 @@ from samplekit.inputs import (
     quote,
     quote_keys,
 )
-from samplekit.plugins import get_strategy
-from samplekit.registry import validate_strategy_class
+from samplekit.plugins import get_batcher, get_strategy
+from samplekit.registry import validate_batcher_class, validate_strategy_class
 from samplekit.strategy import Options, Strategy
 
 __all__ = [
@@ -71,36 +72,29 @@ MAX_BATCH_SIZE = 2**31 - 1
 MAX_EPOCH_SAMPLES = 2**31 - 1
 
 
-class StrategyConfig(pydantic.BaseModel):
-    """A strategy name with its validated options.
-
-    Validates from a registered name (``"stratified"``), a mapping ``{"name": ..., **options}``,
-    or a strategy class; serialises to the flat mapping ``{"name": ..., **options}``, which is
-    also what its ``repr`` shows: ``StrategyConfig({'name': 'stratified'})`` rebuilds it.
-
-    Attributes:
-        name: the strategy's registered name.
-        options: the strategy's validated ``Options`` instance.
-        strategy_class: the strategy class (not serialised; resolved from ``name``).
-    """
+class _Named(pydantic.BaseModel):
+    """A registered name with its validated options (shared by strategies and batchers)."""
 
     model_config = pydantic.ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
+    _kind: ClassVar[str]
+    _example: ClassVar[str]
+
     name: str
     options: Options
-    strategy_class: type[Strategy] = Field(exclude=True, repr=False)
 
     def __init__(self, data: Any = None, /, **values: Any) -> None:
         """Validate from one positional name, mapping or class, or from keywords.
 
         Raises:
             ConfigError: for invalid options, or for both a positional value and keywords.
-            UnknownStrategyError: for a name no plugin registered.
+            UnknownStrategyError: for a name no plugin registered (`UnknownBatcherError`
+                for a batcher).
         """
         if data is not None and values:
             msg = (
-                f"StrategyConfig: give a name, a mapping or a class, or keywords, not both "
-                f"(got {quote(data)} and keywords {quote_keys(values)})"
+                f"{type(self).__name__}: give a name, a mapping or a class, or keywords, not "
+                f"both (got {quote(data)} and keywords {quote_keys(values)})"
             )
             raise ConfigError(msg)
         try:
@@ -114,9 +108,13 @@ class StrategyConfig(pydantic.BaseModel):
     @pydantic.model_validator(mode="before")
     @classmethod
     def _resolve(cls, data: Any) -> Any:
-        if isinstance(data, StrategyConfig):
+        if isinstance(data, cls):
             return data
-        return _resolve_fields(data, {})
+        return cls._fields(data, {})
+
+    @classmethod
+    def _fields(cls, value: Any, options: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
 
     @pydantic.model_serializer(mode="plain")
     def _flat(self) -> dict[str, Any]:
@@ -128,6 +126,31 @@ class StrategyConfig(pydantic.BaseModel):
 
     def __str__(self) -> str:
         return repr(self)
+
+
+class StrategyConfig(_Named):
+    """A strategy name with its validated options.
+
+    Validates from a registered name (``"stratified"``), a mapping ``{"name": ..., **options}``,
+    or a strategy class; serialises to the flat mapping ``{"name": ..., **options}``, which is
+    also what its ``repr`` shows: ``StrategyConfig({'name': 'stratified'})`` rebuilds it.
+
+    Attributes:
+        name: the strategy's registered name.
+        options: the strategy's validated ``Options`` instance.
+        strategy_class: the strategy class (not serialised; resolved from ``name``).
+    """
+
+    _kind = "strategy"
+    _example = "stratified"
+
+    strategy_class: type[Strategy] = Field(exclude=True, repr=False)
+
+    @classmethod
+    def _fields(cls, value: Any, options: dict[str, Any]) -> dict[str, Any]:
+        fields = _resolve_fields(value, options, cls, get_strategy, validate_strategy_class)
+        fields["strategy_class"] = fields.pop("cls")
+        return fields
 
     @classmethod
     def resolve(cls, strategy: Any, options: Mapping[str, Any] | None = None) -> StrategyConfig:
@@ -141,41 +164,74 @@ class StrategyConfig(pydantic.BaseModel):
             if not options:
                 return strategy
             strategy = {"name": strategy.name, **strategy.options.model_dump()}
-        return cls.model_construct(**_resolve_fields(strategy, dict(options or {})))
+        return cls.model_construct(**cls._fields(strategy, dict(options or {})))
 
 
-def _resolve_fields(strategy: Any, options: dict[str, Any]) -> dict[str, Any]:
-    given: dict[str, Any] = {}
-    if isinstance(strategy, str):
-        cls = get_strategy(strategy)
-    elif isinstance(strategy, type):
-        cls = validate_strategy_class(strategy)
-    elif isinstance(strategy, Mapping):
-        given = dict(strategy)
+class BatcherConfig(_Named):
+    """A batcher name with its validated options, as `StrategyConfig` is for strategies.
+
+    Attributes:
+        name: the batcher's registered name.
+        options: the batcher's validated ``Options`` instance.
+        batcher_class: the batcher class (not serialised; resolved from ``name``).
+
+    Examples:
+        >>> from samplekit.config import BatcherConfig
+        >>> BatcherConfig({"name": "token_budget", "max_tokens": 4096}).options.max_tokens
+        4096
+    """
+
+    _kind = "batcher"
+    _example = "fixed"
+
+    batcher_class: type[Batcher] = Field(exclude=True, repr=False)
+
+    @classmethod
+    def _fields(cls, value: Any, options: dict[str, Any]) -> dict[str, Any]:
+        fields = _resolve_fields(value, options, cls, get_batcher, validate_batcher_class)
+        fields["batcher_class"] = fields.pop("cls")
+        return fields
+
+
+def _resolve_fields(
+    value: Any,
+    options: dict[str, Any],
+    model: type[_Named],
+    get: Callable[[str], type[Any]],
+    validate: Callable[[Any], type[Any]],
+) -> dict[str, Any]:
+    kind, given = model._kind, {}
+    if isinstance(value, str):
+        cls = get(value)
+    elif isinstance(value, type):
+        cls = validate(value)
+    elif isinstance(value, Mapping):
+        given = dict(value)
         if "name" not in given:
             msg = (
-                f"strategy: a mapping must hold the strategy's 'name', but got keys "
-                f"{quote_keys(given)}; e.g. {{'name': 'stratified'}}"
+                f"{kind}: a mapping must hold the {kind}'s 'name', but got keys "
+                f"{quote_keys(given)}; e.g. {{'name': {model._example!r}}}"
             )
             raise ConfigError(msg)
         name = given.pop("name")
         if not isinstance(name, str):
             msg = (
-                f"strategy.name: expected a registered strategy name (a string), but got "
+                f"{kind}.name: expected a registered {kind} name (a string), but got "
                 f"{quote(name)} ({_type_name(name)})"
             )
             raise ConfigError(msg)
-        cls = get_strategy(name)
+        cls = get(name)
     else:
+        base = "samplekit.Strategy" if kind == "strategy" else "samplekit.batcher.Batcher"
         msg = (
-            f"strategy: expected a registered name, a mapping {{'name': ..., **options}} or a "
-            f"samplekit.Strategy subclass, but got {quote(strategy)} ({_type_name(strategy)})"
+            f"{kind}: expected a registered name, a mapping {{'name': ..., **options}} or a "
+            f"{base} subclass, but got {quote(value)} ({_type_name(value)})"
         )
         raise ConfigError(msg)
     twice = set(given) & set(options)
     if twice:
         msg = (
-            f"strategy {cls.name!r}: options given twice (in the mapping and as keywords): "
+            f"{kind} {cls.name!r}: options given twice (in the mapping and as keywords): "
             f"{quote_keys(twice)}; give each once"
         )
         raise ConfigError(msg)
@@ -185,11 +241,12 @@ def _resolve_fields(strategy: Any, options: dict[str, Any]) -> dict[str, Any]:
     except pydantic.ValidationError as exc:
         fields = ", ".join(cls.Options.model_fields) or "none"
         msg = (
-            f"strategy {cls.name!r}: invalid options: {_describe(exc, cls.Options)} "
-            f"(its options: {fields}; `samplekit strategies` lists their types and ranges)"
+            f"{kind} {cls.name!r}: invalid options: {_describe(exc, cls.Options)} "
+            f"(its options: {fields}; `samplekit {kind.replace('y', 'ie')}s` lists their "
+            f"types and ranges)"
         )
         raise ConfigError(msg) from None
-    return {"name": cls.name, "options": validated, "strategy_class": cls}
+    return {"name": cls.name, "options": validated, "cls": cls}
 
 
 class SamplerConfig(pydantic.BaseModel):
@@ -204,12 +261,20 @@ class SamplerConfig(pydantic.BaseModel):
     strategy: StrategyConfig = Field(
         description="The strategy: a registered name, or a mapping {'name': ..., **options}."
     )
-    batch_size: int = Field(
+    batch_size: int | None = Field(
+        None,
         ge=1,
         le=MAX_BATCH_SIZE,
         strict=True,
         description="Samples per batch (the last may be smaller), at most 2**31 - 1: a batch is "
-        "a list of indices held in memory.",
+        "a list of indices held in memory. Required by batchers that use it (fixed, "
+        "length_grouped); refused by those that size batches otherwise (token_budget).",
+    )
+    batcher: BatcherConfig = Field(
+        default_factory=lambda: BatcherConfig.model_validate("fixed"),
+        description="How each epoch is cut into batches: a registered batcher name, or a "
+        "mapping {'name': ..., **options}; default 'fixed' (batches of batch_size in the "
+        "strategy's order).",
     )
     seed: int = Field(
         0,
@@ -229,6 +294,26 @@ class SamplerConfig(pydantic.BaseModel):
     @classmethod
     def _plain_input(cls, data: Any) -> Any:
         return plain_input(cls, data, integers=(SEED_MIN, SEED_MAX))
+
+    @pydantic.model_validator(mode="after")
+    def _batch_size_fits_batcher(self) -> SamplerConfig:
+        batcher = self.batcher
+        needs = batcher.batcher_class.needs_batch_size
+        if needs and self.batch_size is None:
+            msg = (
+                f"batch_size: required by the {batcher.name!r} batcher (samples per batch), but "
+                f"got None; pass batch_size=..., or a batcher that sizes batches itself, e.g. "
+                f"batcher={{'name': 'token_budget', 'max_tokens': ...}}"
+            )
+            raise ConfigError(msg)
+        if not needs and self.batch_size is not None:
+            msg = (
+                f"batch_size: the {batcher.name!r} batcher sizes batches itself and does not "
+                f"use batch_size={self.batch_size}; leave batch_size out (its options, such as "
+                f"a largest batch size, are listed by `samplekit batchers`)"
+            )
+            raise ConfigError(msg)
+        return self
 
 
 def validate_config(data: Any) -> SamplerConfig:

@@ -31,6 +31,10 @@ class UnknownStrategyError(SampleKitError, ValueError):
     """No strategy is registered under the requested name."""
 
 
+class UnknownBatcherError(SampleKitError, ValueError):
+    """No batcher is registered under the requested name."""
+
+
 class PluginError(SampleKitError):
     """A plugin or the strategy it registers is broken (import error, invalid strategy, clash)."""
 

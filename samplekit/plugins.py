@@ -1,4 +1,4 @@
-"""The plugin manager: built-in strategies plus plugins installed under the ``samplekit`` group.
+"""The plugin manager: built-in strategies and batchers plus plugins of the ``samplekit`` group.
 
 Nothing is loaded at import time. `get_plugin_manager` builds the manager on first use,
 registers the built-in strategy modules, then each installed entry point one at a time, so one
@@ -37,18 +37,28 @@ import pluggy
 
 from samplekit import hookspecs
 from samplekit.errors import PluginError, PluginWarning
-from samplekit.registry import StrategyInfo, StrategyRegistry
+from samplekit.registry import (
+    BatcherInfo,
+    BatcherRegistry,
+    Registry,
+    StrategyInfo,
+    StrategyRegistry,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from samplekit.batcher import Batcher
     from samplekit.strategy import Strategy
 
 __all__ = [
     "DEFAULT_PLUGINS",
     "ENTRY_POINT_GROUP",
     "PluginManager",
+    "available_batchers",
     "available_strategies",
+    "batcher_info",
+    "get_batcher",
     "get_plugin_manager",
     "get_strategy",
     "installed_plugins",
@@ -62,21 +72,26 @@ LOAD_PLUGINS_ENV = "SAMPLEKIT_LOAD_PLUGINS"
 DEFAULT_PLUGINS = (
     "samplekit.strategies.class_weighted",
     "samplekit.strategies.negative_subsampling",
+    "samplekit.strategies.shuffle",
     "samplekit.strategies.stratified",
+    "samplekit.batchers.fixed",
+    "samplekit.batchers.length_grouped",
+    "samplekit.batchers.token_budget",
 )
 
 
 class PluginManager(pluggy.PluginManager):
-    """A ``pluggy.PluginManager`` that keeps the strategy registry in step with its plugins.
+    """A ``pluggy.PluginManager`` that keeps the strategy and batcher registries in step.
 
-    ``register`` collects the plugin's strategies at once and refuses the plugin (raising
-    `samplekit.errors.PluginError`, and leaving nothing registered) if a strategy is invalid, its
-    name is taken, the plugin implements a hook that does not exist, or its hook raises
-    (``SystemExit`` included; only ``KeyboardInterrupt`` passes through as it is).
-    ``unregister`` removes its strategies.
+    ``register`` collects the plugin's strategies and batchers at once and refuses the plugin
+    (raising `samplekit.errors.PluginError`, and leaving nothing registered) if a class is
+    invalid, its name is taken, the plugin implements a hook that does not exist, or its hook
+    raises (``SystemExit`` included; only ``KeyboardInterrupt`` passes through as it is).
+    ``unregister`` removes its strategies and batchers.
 
     Attributes:
         strategies: the `samplekit.registry.StrategyRegistry` of this manager.
+        batchers: the `samplekit.registry.BatcherRegistry` of this manager.
         failures: distribution (or entry-point) name -> error, for plugins that failed to load.
         load_plugins: the value of ``SAMPLEKIT_LOAD_PLUGINS`` the installed plugins were
             selected with, or ``None`` if it was unset or the entry points were not loaded.
@@ -87,28 +102,33 @@ class PluginManager(pluggy.PluginManager):
         super().__init__(hookspecs.PROJECT_NAME)
         self.add_hookspecs(hookspecs)
         self.strategies = StrategyRegistry(self._unknown_hint)
+        self.batchers = BatcherRegistry(self._unknown_hint)
         self.failures: dict[str, str] = {}
         self.load_plugins: str | None = None
         self.not_selected: list[str] = []
         self._sources: dict[str, str] = {}
 
     def register(self, plugin: object, name: str | None = None) -> str | None:
-        """Register ``plugin`` and its strategies; see the class docstring for what is refused."""
+        """Register ``plugin`` and its classes; see the class docstring for what is refused."""
         plugin_name = super().register(plugin, name)
         if plugin_name is None:  # blocked by name
             return None
+        registries: tuple[Registry[Any], ...] = (self.strategies, self.batchers)
         try:
             self.check_pending()
-            self.strategies.collect(
-                [
-                    impl
-                    for impl in self.hook.samplekit_register_strategies.get_hookimpls()
-                    if impl.plugin is plugin
-                ],
-                plugin_name=plugin_name,
-                source=self.describe(plugin_name),
-            )
+            for registry in registries:
+                registry.collect(
+                    [
+                        impl
+                        for impl in getattr(self.hook, registry.hook).get_hookimpls()
+                        if impl.plugin is plugin
+                    ],
+                    plugin_name=plugin_name,
+                    source=self.describe(plugin_name),
+                )
         except BaseException as exc:  # SystemExit from a hook too: refuse the plugin, not exit
+            for registry in registries:
+                registry.discard(plugin_name)
             super().unregister(plugin)
             if isinstance(exc, (PluginError, KeyboardInterrupt)):
                 raise
@@ -117,11 +137,12 @@ class PluginManager(pluggy.PluginManager):
         return plugin_name
 
     def unregister(self, plugin: object | None = None, name: str | None = None) -> Any | None:
-        """Unregister a plugin (by object or name) and forget its strategies."""
+        """Unregister a plugin (by object or name) and forget its strategies and batchers."""
         plugin_name = name if name is not None else self.get_name(plugin) if plugin else None
         removed = super().unregister(plugin, name)
         if plugin_name is not None:
             self.strategies.discard(plugin_name)
+            self.batchers.discard(plugin_name)
             self._sources.pop(plugin_name, None)
         return removed
 
@@ -286,7 +307,7 @@ def isolated_plugin_manager(*, entrypoints: bool = False) -> Iterator[PluginMana
         >>> from samplekit.plugins import isolated_plugin_manager
         >>> with isolated_plugin_manager():
         ...     available_strategies()
-        ['class_weighted', 'negative_subsampling', 'stratified']
+        ['class_weighted', 'negative_subsampling', 'shuffle', 'stratified']
     """
     global _manager
     fresh = make_plugin_manager(entrypoints=entrypoints)
@@ -305,7 +326,7 @@ def available_strategies() -> list[str]:
     Examples:
         >>> from samplekit import available_strategies
         >>> available_strategies()[:3]
-        ['class_weighted', 'negative_subsampling', 'stratified']
+        ['class_weighted', 'negative_subsampling', 'shuffle']
     """
     return get_plugin_manager().strategies.names()
 
@@ -326,3 +347,32 @@ def get_strategy(name: str) -> type[Strategy]:
         UnknownStrategyError: if no strategy has that name.
     """
     return strategy_info(name).strategy
+
+
+def available_batchers() -> list[str]:
+    """Names of every registered batcher, built-ins and plugins alike, sorted.
+
+    Examples:
+        >>> from samplekit import available_batchers
+        >>> available_batchers()[:3]
+        ['fixed', 'length_grouped', 'token_budget']
+    """
+    return get_plugin_manager().batchers.names()
+
+
+def batcher_info(name: str) -> BatcherInfo:
+    """The `samplekit.registry.BatcherInfo` of the batcher registered as ``name``.
+
+    Raises:
+        UnknownBatcherError: if no batcher has that name.
+    """
+    return get_plugin_manager().batchers.get(name)
+
+
+def get_batcher(name: str) -> type[Batcher]:
+    """The batcher class registered as ``name``.
+
+    Raises:
+        UnknownBatcherError: if no batcher has that name.
+    """
+    return batcher_info(name).batcher

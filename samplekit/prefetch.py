@@ -1,4 +1,4 @@
-"""Prefetch: the next epoch's order, prepared in a background thread.
+"""Prefetch: the next epoch's plan, prepared in a background thread.
 
 Examples:
     >>> import torch
@@ -13,18 +13,18 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import Future
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    import torch
+T = TypeVar("T")
 
 __all__ = ["Prefetcher"]
 
 
-class Prefetcher:
-    """Prepares the next epoch's indices in a background thread, one epoch at most.
+class Prefetcher(Generic[T]):
+    """Prepares the next epoch (its plan) in a background thread, one epoch at most.
 
     ``take(epoch)`` hands over the prepared epoch when it is the one asked for, and otherwise
     computes it in the caller, leaving the prepared one in place (a loop stopped mid-epoch
@@ -36,10 +36,10 @@ class Prefetcher:
     than tearing torch down underneath it.
     """
 
-    def __init__(self, compute: Callable[[int], torch.Tensor]) -> None:
+    def __init__(self, compute: Callable[[int], T]) -> None:
         self._compute = compute
         self._lock = threading.Lock()
-        self._pending: tuple[int, Future[torch.Tensor]] | None = None
+        self._pending: tuple[int, Future[T]] | None = None
 
     def start(self, epoch: int) -> None:
         """Prepare ``epoch`` in a background thread, unless one is prepared or under way."""
@@ -47,21 +47,21 @@ class Prefetcher:
             pending = self._pending
             if pending is not None and (pending[0] == epoch or not pending[1].done()):
                 return
-            future: Future[torch.Tensor] = Future()
+            future: Future[T] = Future()
             self._pending = (epoch, future)
         thread = threading.Thread(
             target=self._run, args=(epoch, future), name="samplekit-prefetch", daemon=False
         )
         thread.start()
 
-    def _run(self, epoch: int, future: Future[torch.Tensor]) -> None:
+    def _run(self, epoch: int, future: Future[T]) -> None:
         try:
             future.set_result(self._compute(epoch))
         except BaseException as exc:  # handed to the consumer by take()
             future.set_exception(exc)
 
-    def take(self, epoch: int) -> torch.Tensor:
-        """The indices of ``epoch``: the prepared ones if they are that epoch's, else computed."""
+    def take(self, epoch: int) -> T:
+        """``epoch``'s result: the prepared one if it is that epoch's, else computed now."""
         with self._lock:
             pending = self._pending
             if pending is not None and pending[0] == epoch:

@@ -6,27 +6,26 @@ import copy
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import torch
 from torch.utils.data import Sampler
 
-from samplekit import distributed, selection, sharding
-from samplekit.batching import FixedSize, cut
+from samplekit import distributed, sharding
 from samplekit.config import SamplerConfig, StrategyConfig, validate_config
 from samplekit.cursor import Cursor
-from samplekit.errors import ConfigError
+from samplekit.errors import ConfigError, LabelsError
 from samplekit.inputs import as_int, quote
 from samplekit.labels import as_label_tensor
+from samplekit.lengths import as_length_tensor
+from samplekit.plan import EpochPlan, Planner
 from samplekit.prefetch import Prefetcher
-from samplekit.rng import generator
 from samplekit.state import MAX_EPOCH, STATE_VERSION, check_state, digest, labels_digest
-from samplekit.strategy import EpochContext
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
     from typing import Self
 
-    import torch
-
-    from samplekit.strategy import Strategy
+    from samplekit.batcher import Batcher
+    from samplekit.strategy import EpochContext, Strategy
 
 __all__ = ["EpochBatchSampler"]
 
@@ -40,12 +39,23 @@ class EpochBatchSampler(Sampler[list[int]]):
 
     Args:
         labels: one integer class label per sample (list, numpy array, integer tensor), or a
-            dataset exposing them as ``.targets`` or ``.labels``. Never iterated.
+            dataset exposing them as ``.targets`` or ``.labels``. Never iterated. ``None`` for
+            a strategy that needs no labels (``shuffle``): the samples are then counted from
+            ``lengths``.
         strategy: a registered strategy name, a mapping ``{"name": ..., **options}``, a
             `samplekit.config.StrategyConfig`, or a `samplekit.Strategy` class.
-        batch_size: samples per batch, at least 1.
+        batch_size: samples per batch, at least 1; required by batchers that use it (the
+            default ``fixed``, ``length_grouped``) and refused by others (``token_budget``).
         seed: seed of every epoch's generator.
-        drop_last: drop the last batch of an epoch when it is smaller than ``batch_size``.
+        drop_last: drop the last batch of an epoch when it is smaller than ``batch_size``
+            (and, with several ranks, the batches beyond the last whole step).
+        lengths: per-sample sizes (tokens, frames, bytes) as non-negative integers, one per
+            sample, or a dataset exposing them as ``.lengths`` or ``.sizes``; needed by
+            length-aware batchers.
+        batcher: how each epoch is cut into batches: a registered batcher name
+            (``samplekit batchers`` lists them), a mapping ``{"name": ..., **options}``, a
+            `samplekit.config.BatcherConfig`, or a `samplekit.batcher.Batcher` class.
+            Default: ``"fixed"``, batches of ``batch_size`` in the strategy's order.
         rank: this process's rank; default: ``torch.distributed``'s if initialised, else 0.
         world_size: number of ranks; default: ``torch.distributed``'s if initialised, else 1.
             Each rank yields every ``world_size``-th whole batch of the shared global epoch
@@ -62,9 +72,11 @@ class EpochBatchSampler(Sampler[list[int]]):
         **options: the strategy's options (see ``samplekit strategies``).
 
     Raises:
-        ConfigError: for an invalid setting or option (the message names field and value).
+        ConfigError: for an invalid setting or option (the message names field and value),
+            or unusable lengths.
         LabelsError: for unusable labels, or labels that the strategy cannot work with.
         UnknownStrategyError: for a strategy name no plugin registered.
+        UnknownBatcherError: for a batcher name no plugin registered.
 
     Examples:
         >>> from samplekit import EpochBatchSampler
@@ -81,6 +93,14 @@ class EpochBatchSampler(Sampler[list[int]]):
         >>> sampler.set_epoch(0)
         >>> list(sampler) == batches
         True
+
+        Batches by a token budget, from per-sample lengths:
+
+        >>> lengths = [12, 40, 7, 33, 25, 18, 9, 30]
+        >>> sampler = EpochBatchSampler(None, "shuffle", lengths=lengths,
+        ...                             batcher={"name": "token_budget", "max_tokens": 64})
+        >>> all(max(lengths[i] for i in b) * len(b) <= 64 for b in sampler)
+        True
     """
 
     def __init__(
@@ -88,24 +108,25 @@ class EpochBatchSampler(Sampler[list[int]]):
         labels: Any,
         strategy: Any,
         *,
-        batch_size: int,
+        batch_size: int | None = None,
         seed: int = 0,
         drop_last: bool = False,
         rank: int | None = None,
         world_size: int | None = None,
         check_sync: bool = True,
         prefetch: bool = False,
+        lengths: Any = None,
+        batcher: Any = None,
         **options: Any,
     ) -> None:
-        config = validate_config(
-            {
-                "strategy": StrategyConfig.resolve(strategy, options),
-                "batch_size": batch_size,
-                "seed": seed,
-                "drop_last": drop_last,
-            }
-        )
-        self._setup(config, labels, rank, world_size, check_sync, prefetch)
+        given = {
+            "strategy": StrategyConfig.resolve(strategy, options),
+            "batch_size": batch_size,
+            "seed": seed,
+            "drop_last": drop_last,
+        }
+        config = validate_config(given if batcher is None else {**given, "batcher": batcher})
+        self._setup(config, labels, lengths, rank, world_size, check_sync, prefetch)
 
     @classmethod
     def from_config(
@@ -113,6 +134,7 @@ class EpochBatchSampler(Sampler[list[int]]):
         config: SamplerConfig | Mapping[str, Any] | str,
         labels: Any,
         *,
+        lengths: Any = None,
         rank: int | None = None,
         world_size: int | None = None,
         check_sync: bool = True,
@@ -120,7 +142,8 @@ class EpochBatchSampler(Sampler[list[int]]):
     ) -> Self:
         """Build a sampler from a `SamplerConfig`, a mapping or a JSON string.
 
-        ``rank``, ``world_size``, ``check_sync`` and ``prefetch`` are as in the constructor.
+        ``lengths``, ``rank``, ``world_size``, ``check_sync`` and ``prefetch`` are as in the
+        constructor.
 
         Examples:
             >>> from samplekit import EpochBatchSampler
@@ -131,13 +154,16 @@ class EpochBatchSampler(Sampler[list[int]]):
             2
         """
         sampler = cls.__new__(cls)
-        sampler._setup(validate_config(config), labels, rank, world_size, check_sync, prefetch)
+        sampler._setup(
+            validate_config(config), labels, lengths, rank, world_size, check_sync, prefetch
+        )
         return sampler
 
     def _setup(
         self,
         config: SamplerConfig,
         labels: Any,
+        lengths: Any,
         rank: int | None,
         world_size: int | None,
         check_sync: bool,
@@ -152,26 +178,46 @@ class EpochBatchSampler(Sampler[list[int]]):
                 raise ConfigError(msg)
         self._config = config
         self._rank, self._world_size = distributed.resolve_rank(rank, world_size)
-        self._labels = as_label_tensor(labels)
-        self._strategy: Strategy = config.strategy.strategy_class(
-            self._labels, config.strategy.options
+        strategy_class = config.strategy.strategy_class
+        self._labels, self._lengths = _inputs(labels, lengths, strategy_class)
+        batcher_class = config.batcher.batcher_class
+        if batcher_class.needs_lengths and self._lengths is None:
+            msg = (
+                f"lengths: the {config.batcher.name!r} batcher needs per-sample lengths; pass "
+                f"lengths=... (one non-negative integer per sample: tokens, frames, bytes)"
+            )
+            raise ConfigError(msg)
+        self._strategy: Strategy = strategy_class(self._labels, config.strategy.options)
+        self._batcher: Batcher = batcher_class(
+            config.batcher.options,
+            lengths=self._lengths,
+            batch_size=config.batch_size,
+            drop_last=config.drop_last,
         )
-        self._strategy.check_batch_size(config.batch_size)
-        self._batcher = FixedSize(config.batch_size, config.drop_last)
+        _check_batch_size(self._strategy, self._batcher, config)
+        self._planner = Planner(
+            self._strategy, self._batcher, seed=config.seed, num_samples=self._labels.numel()
+        )
         self._cursor = Cursor(self._world_size)
-        self._fingerprint = {
+        self._fingerprint: dict[str, Any] = {
             "config": config.model_dump(mode="json"),
-            "labels": {"count": int(self._labels.numel()), "digest": labels_digest(self._labels)},
+            "labels": {
+                "count": int(self._labels.numel()),
+                "digest": 0 if labels is None else labels_digest(self._labels),
+            },
         }
+        if self._lengths is not None:
+            self._fingerprint["lengths"] = {"digest": labels_digest(self._lengths)}
         if bool(check_sync) and distributed.in_default_group(self._rank, self._world_size):
             distributed.check_in_sync(
                 {
                     "seed": digest(str(config.seed).encode()),
                     "configuration": digest(config.model_dump_json(exclude={"seed"}).encode()),
                     "labels": self._fingerprint["labels"]["digest"],
+                    "lengths": self._fingerprint.get("lengths", {"digest": 0})["digest"],
                 }
             )
-        self._prefetch = Prefetcher(self.epoch_indices) if bool(prefetch) else None
+        self._prefetch = Prefetcher(self._planner.plan) if bool(prefetch) else None
 
     @property
     def config(self) -> SamplerConfig:
@@ -185,18 +231,28 @@ class EpochBatchSampler(Sampler[list[int]]):
 
     @property
     def labels(self) -> torch.Tensor:
-        """The validated 1-D integer label tensor."""
+        """The validated 1-D integer label tensor (zeros when the sampler got ``None``)."""
         return self._labels
 
     @property
-    def batch_size(self) -> int:
-        """Samples per batch."""
+    def lengths(self) -> torch.Tensor | None:
+        """The validated per-sample lengths, or ``None``."""
+        return self._lengths
+
+    @property
+    def batch_size(self) -> int | None:
+        """Samples per batch, or ``None`` for a batcher that sizes batches itself."""
         return self._config.batch_size
 
     @property
-    def batcher(self) -> FixedSize:
-        """How each epoch's order is cut into batches (see `samplekit.batching`)."""
+    def batcher(self) -> Batcher:
+        """The batcher instance cutting each epoch into batches (see `samplekit.batcher`)."""
         return self._batcher
+
+    @property
+    def planner(self) -> Planner:
+        """Builds each epoch's global plan from the strategy and the batcher."""
+        return self._planner
 
     @property
     def drop_last(self) -> bool:
@@ -260,13 +316,15 @@ class EpochBatchSampler(Sampler[list[int]]):
             raise ConfigError(msg)
         self._cursor.set_epoch(value)
 
-    def _global_batches(self, epoch: int) -> int:
-        return self._batcher.count(selection.epoch_length(self._strategy, epoch))
-
     def num_batches(self, epoch: int) -> int:
-        """How many batches this rank yields in epoch ``epoch``, computed without sampling it."""
+        """How many batches this rank yields in epoch ``epoch``.
+
+        Computed without sampling when the batcher counts batches from the epoch's length (the
+        ``fixed`` and ``length_grouped`` batchers); otherwise the epoch is planned once and the
+        plan is kept for its iteration.
+        """
         return sharding.rank_batch_count(
-            self._global_batches(epoch), self._world_size, drop_last=self.drop_last
+            self._planner.count(epoch), self._world_size, drop_last=self.drop_last
         )
 
     def __len__(self) -> int:
@@ -274,41 +332,36 @@ class EpochBatchSampler(Sampler[list[int]]):
 
     def epoch_context(self, epoch: int) -> EpochContext:
         """The context the strategy gets to build epoch ``epoch`` (a fresh generator each call)."""
-        return EpochContext(
-            epoch=epoch,
-            seed=self.seed,
-            batch_size=self.batch_size,
-            generator=generator(self.seed, epoch),
-        )
+        return self._planner.context(epoch)
 
     def epoch_indices(self, epoch: int) -> torch.Tensor:
-        """All indices of epoch ``epoch`` in batch order, checked against the strategy contract.
+        """All indices of epoch ``epoch`` in batch order, checked against the contracts.
 
-        Computed by `samplekit.selection.select`; it does not change `epoch`.
+        The strategy's order cut by the batcher (the same order for the ``fixed`` batcher);
+        it does not change `epoch`.
 
         Raises:
             StrategyOutputError: if the strategy returned something other than
-                ``epoch_length(epoch)`` integer indices in ``[0, len(labels))``.
+                ``epoch_length(epoch)`` integer indices in ``[0, len(labels))``, or the batcher
+                broke its contract.
         """
-        return selection.select(
-            self._strategy, self.epoch_context(epoch), num_samples=self._labels.numel()
-        )
+        return self._planner.plan(epoch).order
 
     def epoch_batches(self, epoch: int, start: int = 0) -> Iterator[list[int]]:
         """This rank's batches of epoch ``epoch`` from its ``start``-th, without changing state."""
-        return self._batches(epoch, start, self.epoch_indices)
+        return self._batches(epoch, start, self._planner.plan)
 
     def _batches(
-        self, epoch: int, start: int, indices_of: Callable[[int], torch.Tensor]
+        self, epoch: int, start: int, plan_of: Callable[[int], EpochPlan]
     ) -> Iterator[list[int]]:
         ids = sharding.rank_batch_ids(
-            self._global_batches(epoch),
+            self._planner.count(epoch),
             rank=self._rank,
             world_size=self._world_size,
             drop_last=self.drop_last,
         )[start:]
         if ids:
-            yield from cut(self._batcher, indices_of(epoch), ids)
+            yield from plan_of(epoch).batches(ids)
 
     def __iter__(self) -> Iterator[list[int]]:
         # Runs from the first next(): the iteration that begins last owns the cursor (see
@@ -316,19 +369,19 @@ class EpochBatchSampler(Sampler[list[int]]):
         token = self._cursor.begin(self.num_batches)
         try:
             for batch in self._batches(
-                self._cursor.epoch, self._cursor.position, self._indices_for_iteration
+                self._cursor.epoch, self._cursor.position, self._plan_for_iteration
             ):
                 self._cursor.step(token)
                 yield batch
         finally:  # exhausted, closed, or dropped by a loop that broke out
             self._cursor.end(token)
 
-    def _indices_for_iteration(self, epoch: int) -> torch.Tensor:
+    def _plan_for_iteration(self, epoch: int) -> EpochPlan:
         if self._prefetch is None:
-            return self.epoch_indices(epoch)
-        indices = self._prefetch.take(epoch)
+            return self._planner.plan(epoch)
+        plan = self._prefetch.take(epoch)
         self._prefetch.start(epoch + 1)
-        return indices
+        return plan
 
     def state_dict(self) -> dict[str, Any]:
         """A small JSON-serialisable checkpoint of where this sampler is.
@@ -378,12 +431,54 @@ class EpochBatchSampler(Sampler[list[int]]):
     def __setstate__(self, state: dict[str, Any]) -> None:
         prefetch = state.pop("_prefetch")
         self.__dict__.update(state)
-        self._prefetch = Prefetcher(self.epoch_indices) if prefetch else None
+        self._prefetch = Prefetcher(self._planner.plan) if prefetch else None
 
     def __repr__(self) -> str:
         strategy = self._config.strategy.model_dump(mode="json")  # as from_config takes it
+        batcher = self._config.batcher.model_dump(mode="json")
+        shown = "" if batcher == {"name": "fixed"} else f"batcher={batcher!r}, "
         return (
-            f"{type(self).__name__}(strategy={strategy!r}, "
+            f"{type(self).__name__}(strategy={strategy!r}, {shown}"
             f"batch_size={self.batch_size}, seed={self.seed}, drop_last={self.drop_last}, "
             f"num_samples={self._labels.numel()}, epoch={self._cursor.epoch})"
         )
+
+
+def _inputs(
+    labels: Any, lengths: Any, strategy: type[Strategy]
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The validated labels (zeros of no memory for ``labels=None``) and lengths."""
+    if labels is None:
+        if strategy.needs_labels:
+            msg = (
+                f"labels: the {strategy.name!r} strategy needs one class label per sample, but "
+                f"got None; pass the labels (or a dataset with .targets or .labels), or use a "
+                f"strategy that needs none, such as 'shuffle'"
+            )
+            raise LabelsError(msg)
+        if lengths is None:
+            msg = (
+                "labels: got None and no lengths, so the number of samples is unknown; pass "
+                "lengths=... (one per sample) or the labels"
+            )
+            raise LabelsError(msg)
+        sizes = as_length_tensor(lengths)
+        return torch.zeros(1, dtype=torch.uint8).expand(sizes.numel()), sizes
+    tensor = as_label_tensor(labels)
+    if lengths is None:
+        return tensor, None
+    return tensor, as_length_tensor(lengths, count=tensor.numel())
+
+
+def _check_batch_size(strategy: Strategy, batcher: Batcher, config: SamplerConfig) -> None:
+    """The strategy's `check_batch_size` of the batch size it will be told, at construction."""
+    try:
+        strategy.check_batch_size(batcher.nominal_batch_size)
+    except ConfigError as exc:
+        if config.batch_size is not None:
+            raise
+        msg = (
+            f"{exc} (the {config.batcher.name!r} batcher sizes batches itself and tells the "
+            f"strategy a nominal batch size of {batcher.nominal_batch_size}; see its options)"
+        )
+        raise ConfigError(msg) from None

@@ -20,7 +20,7 @@ from samplekit.inputs import quote
 
 __all__ = ["MAX_EPOCH", "STATE_VERSION", "check_state", "digest", "labels_digest"]
 
-STATE_VERSION = 2
+STATE_VERSION = 3
 _MAX_DIFFERENCES = 10  # differences a refused checkpoint lists at most
 _MAX_DEPTH = 8  # nesting levels of a configuration compared key by key
 
@@ -64,14 +64,25 @@ def _check_count(key: str, value: Any, *, low: int) -> None:
 
 
 def _upgraded(state: Mapping[str, Any]) -> dict[str, Any]:
-    """A version-1 checkpoint (rank-local ``position``) in the version-2 shape."""
+    """An older checkpoint in the current shape.
+
+    Version 1 kept a rank-local ``position``; versions 1 and 2 had no batcher (the ``fixed``
+    one) and no lengths.
+    """
     old = dict(state)
-    if type(old.get("version")) is not int or old["version"] != 1 or "cursor" in old:
+    version = old.get("version")
+    if type(version) is not int or version not in (1, 2):
         return old
-    for key in ("epoch", "position", "world_size"):
-        _check_count(key, old.get(key), low=1 if key == "world_size" else 0)
-    epoch, position = old.pop("epoch"), old.pop("position")
-    old["cursor"] = {"epoch": epoch, "global_batches": position * old["world_size"]}
+    if version == 1 and "cursor" not in old:
+        for key in ("epoch", "position", "world_size"):
+            _check_count(key, old.get(key), low=1 if key == "world_size" else 0)
+        epoch, position = old.pop("epoch"), old.pop("position")
+        old["cursor"] = {"epoch": epoch, "global_batches": position * old["world_size"]}
+    elif version == 1:
+        return old
+    config = old.get("config")
+    if isinstance(config, Mapping) and "batcher" not in config:
+        old["config"] = {**config, "batcher": {"name": "fixed"}}
     old["version"] = STATE_VERSION
     return old
 
@@ -107,7 +118,7 @@ def check_state(
     if type(state.get("version")) is not int or state["version"] != STATE_VERSION:
         msg = (
             f"state: version {quote(state.get('version'))} is not supported (expected "
-            f"{STATE_VERSION}, or 1 from samplekit 0.1); pass a dict from "
+            f"{STATE_VERSION}, or 1 or 2 from earlier samplekit); pass a dict from "
             f"EpochBatchSampler.state_dict()"
         )
         raise ConfigError(msg)
@@ -142,6 +153,11 @@ def check_state(
         )
         raise ConfigError(msg)
     differences = []
+    lengths = state.get("lengths")
+    if lengths != expected.get("lengths"):
+        saved = "none" if lengths is None else f"digest {quote(lengths)}"
+        here = "none" if "lengths" not in expected else f"digest {expected['lengths']}"
+        differences.append(f"lengths differ (checkpoint: {saved}; here: {here})")
     if dict(labels) != expected["labels"]:
         differences.append(
             f"labels differ (checkpoint: {labels['count']} labels, digest "
@@ -156,7 +172,7 @@ def check_state(
     if differences:
         msg = (
             f"state: this checkpoint belongs to another sampler: {'; '.join(differences)}. "
-            f"Resume with the labels and configuration it was saved with."
+            f"Resume with the labels, lengths and configuration it was saved with."
         )
         raise ConfigError(msg)
     if state["world_size"] != expected["world_size"]:

@@ -242,10 +242,10 @@ class FeedbackStrategy(Strategy):
 
     @abc.abstractmethod
     def epoch_length(self, epoch: int, feedback: FeedbackView | None = None) -> int:
-        """How many indices `sample` returns for ``epoch`` given ``feedback`` (``None``: none yet)."""
+        """How many indices `sample` returns for ``epoch`` given ``feedback`` (``None``: none)."""
 
     def loss_weights(self, epoch: int, feedback: FeedbackView) -> torch.Tensor | None:
-        """Per-sample loss multipliers for ``epoch`` (float32, one per sample), or ``None`` for all 1.
+        """Per-sample loss multipliers for ``epoch`` (float32, one per sample); ``None``: all 1.
 
         Computed from ``feedback`` alone (no randomness), so they can be recomputed at any time.
         """

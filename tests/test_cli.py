@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from samplekit.hookspecs import Register
     from samplekit.plugins import PluginManager
 
-BUILT_INS = ["class_weighted", "negative_subsampling", "stratified"]
+BUILT_INS = ["class_weighted", "negative_subsampling", "shuffle", "stratified"]
 
 
 @pytest.fixture(autouse=True)

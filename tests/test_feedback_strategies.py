@@ -84,6 +84,7 @@ def test_each_module_registers_its_feedback_strategy(module: Any, cls: type[Any]
         (Importance, {"alpha": math.inf}),
         (Importance, {"smoothing": -0.5}),
         (Importance, {"uniform": 1.01}),
+        (Importance, {"uniform": 0.0}),
         (Importance, {"uniform": True}),
         (HardNegatives, {"hard_fraction": 0.5}),  # neither neg_ratio nor neg_per_pos
         (HardNegatives, {"neg_ratio": 0.5, "hard_fraction": 1.5}),
@@ -252,7 +253,7 @@ def test_infobatch_with_a_feedback_state_across_epochs() -> None:
     scores=st.lists(st.one_of(st.just(NAN), st.floats(0, 1e6, width=32)), min_size=1, max_size=80),
     alpha=st.floats(0, 5),
     smoothing=st.sampled_from([0.0, 1e-3, 1.0]),
-    uniform=st.sampled_from([0.0, 0.05, 0.5, 1.0]),
+    uniform=st.sampled_from([1e-9, 0.05, 0.5, 1.0]),
 )
 @settings(max_examples=60)
 def test_importance_weights_are_unbiased(
@@ -284,12 +285,13 @@ def test_importance_probabilities_follow_the_formula() -> None:
     q = torch.tensor([0.0, 1.0, 2.0, 2.0], dtype=torch.float64) / 5
     assert torch.allclose(strategy.probabilities(view), 0.8 * q + 0.05)
     assert strategy.probabilities(None).tolist() == [0.25] * 4  # no observation: uniform
-    flat = Importance(zeros(4), make_options(Importance, alpha=0.0, uniform=0.0))
-    assert flat.probabilities(view).tolist() == [0.25] * 4
-    zero = Importance(zeros(3), make_options(Importance, uniform=0.0))
-    assert zero.probabilities(view_of([0.0, 0.0, NAN])).tolist() == [1 / 3] * 3
-    steep = Importance(zeros(3), make_options(Importance, alpha=1e300, uniform=0.0))
-    assert steep.probabilities(view_of([1.0, 2.0, 1.5])).tolist() == [0.0, 1.0, 0.0]
+    flat = Importance(zeros(4), make_options(Importance, alpha=0.0, uniform=1e-9))
+    assert flat.probabilities(view).tolist() == pytest.approx([0.25] * 4)
+    zero = Importance(zeros(3), make_options(Importance, uniform=1e-9))
+    assert zero.probabilities(view_of([0.0, 0.0, NAN])).tolist() == pytest.approx([1 / 3] * 3)
+    steep = Importance(zeros(3), make_options(Importance, alpha=1e300, uniform=1e-9))
+    got = steep.probabilities(view_of([1.0, 2.0, 1.5])).tolist()
+    assert got == pytest.approx([1e-9 / 3, 1 - 2e-9 / 3, 1e-9 / 3], abs=1e-12)
 
 
 def test_importance_frequencies_follow_p() -> None:
@@ -328,7 +330,7 @@ def test_importance_draws_beyond_two_to_the_24() -> None:
     scores[n - 2] = 1.0
     view = FeedbackView(scores, torch.zeros(n, dtype=torch.int64))
     strategy = Importance(
-        torch.zeros(n, dtype=torch.uint8), make_options(Importance, num_samples=50, uniform=0.0)
+        torch.zeros(n, dtype=torch.uint8), make_options(Importance, num_samples=50, uniform=1e-9)
     )
     assert strategy.sample(context(0, view)).tolist() == [n - 2] * 50
 

@@ -56,7 +56,7 @@ def test_state_dict_of_an_unused_sampler_round_trips_through_repr_and_json() -> 
         ("world_size", "1", "world_size must be an int"),
         ("world_size", 0, "world_size must be an int from 1"),
         ("version", "2", "version '2' is not supported"),
-        ("version", 3, "version 3 is not supported"),
+        ("version", 4, "version 4 is not supported"),
         ("labels", 5, "labels must be a mapping"),
         ("labels", {"count": 100}, "labels must be a mapping"),
         ("labels", {"count": 100, "digest": "0x1"}, "labels must be a mapping"),

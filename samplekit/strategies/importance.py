@@ -32,8 +32,8 @@ class Importance(FeedbackStrategy):
 
     `loss_weights` are ``1 / (N * p_i)``, so the weighted mean loss of an epoch estimates the
     mean loss over the whole dataset without bias (each weight's expectation over a draw is 1).
-    That needs every ``p_i > 0``, which ``uniform > 0`` guarantees; a sample of ``p_i = 0`` is
-    never drawn and gets weight 0. With ``uniform = 0``, a weight beyond float32's range is inf.
+    That needs every ``p_i > 0``, which ``uniform > 0`` (required) guarantees: every weight is
+    at most ``1 / uniform``, finite.
 
     Draws use the inverse of the float64 cumulative distribution (no 2**24 limit on N, unlike
     ``torch.multinomial``), in chunks of bounded memory.
@@ -85,10 +85,10 @@ class Importance(FeedbackStrategy):
         )
         uniform: float = Field(
             0.1,
-            ge=0,
+            gt=0,
             le=1,
             allow_inf_nan=False,
-            description="Share of the uniform distribution mixed in, 0 <= uniform <= 1: keeps "
+            description="Share of the uniform distribution mixed in, 0 < uniform <= 1: keeps "
             "every probability >= uniform / N and every loss weight <= 1 / uniform.",
         )
 

@@ -1,0 +1,1 @@
+"""The built-in batchers, each registered through the ``samplekit_register_batchers`` hook."""

@@ -1,0 +1,211 @@
+"""The epoch plan: which samples, in which batches; and the planner that builds it.
+
+An epoch is planned in two steps: the strategy selects the samples in order (checked by
+`samplekit.selection.select`), the batcher cuts that order into batches (checked here). The
+resulting `EpochPlan` is the global epoch, the same on every rank and whatever the world size;
+sharding and the cursor only choose which of its batches a rank yields.
+
+Examples:
+    >>> from samplekit import EpochBatchSampler
+    >>> sampler = EpochBatchSampler(None, "shuffle", lengths=[5, 1, 4, 2, 3],
+    ...                             batcher="length_grouped", batch_size=2, seed=0)
+    >>> plan = sampler.planner.plan(0)
+    >>> plan.num_batches, sorted(len(batch) for batch in plan.batches(range(3)))
+    (3, [1, 2, 2])
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import threading
+from typing import TYPE_CHECKING
+
+import torch
+
+from samplekit import selection
+from samplekit.errors import StrategyOutputError
+from samplekit.rng import generator
+from samplekit.strategy import EpochContext
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    from samplekit.batcher import Batcher, Batches
+    from samplekit.strategy import Strategy
+
+__all__ = ["EpochPlan", "Planner", "check_batches"]
+
+# Batches are turned into Python lists this many indices at a time: the first batch does not wait
+# for the whole epoch's conversion, and the conversion stays vectorised.
+_CHUNK = 1 << 16
+
+
+@dataclasses.dataclass(frozen=True)
+class EpochPlan:
+    """One epoch's global batches: batch ``b`` is ``order[offsets[b]:offsets[b + 1]]``.
+
+    Attributes:
+        epoch: the epoch it plans.
+        order: the epoch's sample indices in batch order.
+        offsets: int64, ``num_batches + 1`` increasing positions in ``order`` from 0.
+    """
+
+    epoch: int
+    order: torch.Tensor
+    offsets: torch.Tensor
+
+    @property
+    def num_batches(self) -> int:
+        """How many global batches the epoch has."""
+        return int(self.offsets.numel()) - 1
+
+    def batches(self, ids: Sequence[int]) -> Iterator[list[int]]:
+        """The batches ``ids``, each as a list of ints, in the order of ``ids``.
+
+        Consecutive batches (a ``range``) are converted with one ``tolist`` per chunk of about
+        65,536 indices; others one at a time.
+        """
+        if isinstance(ids, range) and ids.step == 1:
+            yield from self._consecutive(ids)
+            return
+        bounds: list[int] = self.offsets.tolist() if len(ids) > 1 else []
+        for batch in ids:
+            if bounds:
+                start, stop = bounds[batch], bounds[batch + 1]
+            else:
+                start, stop = int(self.offsets[batch]), int(self.offsets[batch + 1])
+            yield self.order[start:stop].tolist()
+
+    def _consecutive(self, ids: range) -> Iterator[list[int]]:
+        first = ids.start
+        while first < ids.stop:
+            # Batches first..last cover at most _CHUNK indices (at least one batch).
+            limit = int(self.offsets[first]) + _CHUNK
+            last = int(torch.searchsorted(self.offsets, limit, right=True)) - 1
+            last = min(max(last, first + 1), ids.stop)
+            bounds: list[int] = self.offsets[first : last + 1].tolist()
+            flat: list[int] = self.order[bounds[0] : bounds[-1]].tolist()
+            base = bounds[0]
+            for start, stop in itertools.pairwise(bounds):
+                yield flat[start - base : stop - base]
+            first = last
+
+
+def check_batches(
+    batches: object, *, batcher: Batcher, epoch: int, given: int, num_samples: int
+) -> Batches:
+    """Return ``batches`` if they are a valid cut of an order of ``given`` samples.
+
+    Raises:
+        StrategyOutputError: naming the batcher, the epoch and what is wrong.
+    """
+    from samplekit.batcher import Batches
+
+    problem = None
+    if not isinstance(batches, Batches):
+        problem = f"returned {type(batches).__name__}, not samplekit.batcher.Batches"
+    else:
+        order, offsets = batches.order, batches.offsets
+        if not isinstance(order, torch.Tensor) or order.ndim != 1:
+            problem = "returned an order that is not a 1-D tensor"
+        elif order.dtype not in selection.INDEX_DTYPES:
+            problem = f"returned an order of dtype {order.dtype}, not integer indices"
+        elif order.numel() > given:
+            problem = f"returned {order.numel()} indices for an epoch of {given}"
+        elif not isinstance(offsets, torch.Tensor) or offsets.ndim != 1 or not offsets.numel():
+            problem = "returned offsets that are not a non-empty 1-D tensor"
+        elif offsets.dtype != torch.int64:
+            problem = f"returned offsets of dtype {offsets.dtype}, not torch.int64"
+        elif int(offsets[0]) != 0 or int(offsets[-1]) > order.numel():
+            problem = (
+                f"returned offsets from {int(offsets[0])} to {int(offsets[-1])}; they must "
+                f"start at 0 and end at most at len(order) = {order.numel()}"
+            )
+        elif offsets.numel() > 1 and bool((offsets[1:] <= offsets[:-1]).any()):
+            problem = "returned offsets that do not increase (an empty or negative batch)"
+        elif order.numel() and (int(order.min()) < 0 or int(order.max()) >= num_samples):
+            problem = (
+                f"returned indices from {int(order.min())} to {int(order.max())}, outside "
+                f"[0, {num_samples})"
+            )
+        else:
+            expected = batcher.count(given)
+            if expected is not None and batches.num_batches != expected:
+                problem = f"returned {batches.num_batches} batches but count() said {expected}"
+    if problem is not None or not isinstance(batches, Batches):
+        msg = f"batcher {batcher.name!r} broke its contract in epoch {epoch}: {problem}"
+        raise StrategyOutputError(msg, "batches")
+    return batches
+
+
+class Planner:
+    """Builds epoch plans from a strategy and a batcher; knows nothing of ranks or cursors.
+
+    Plans of batchers that cannot count batches without the order are cached (the last two
+    epochs: the running one and a prefetched one), so ``len`` and iteration share one plan.
+
+    Args:
+        strategy: the strategy instance.
+        batcher: the batcher instance.
+        seed: the sampler's seed.
+        num_samples: how many samples (indices must be below it).
+    """
+
+    def __init__(self, strategy: Strategy, batcher: Batcher, *, seed: int, num_samples: int):
+        self.strategy = strategy
+        self.batcher = batcher
+        self.seed = seed
+        self.num_samples = num_samples
+        self._lock = threading.Lock()
+        self._cache: dict[int, EpochPlan] = {}
+
+    def __getstate__(self) -> dict[str, object]:
+        state = self.__dict__.copy()
+        del state["_lock"], state["_cache"]  # a copy plans afresh
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+        self._cache = {}
+
+    def context(self, epoch: int) -> EpochContext:
+        """The context the strategy gets to build ``epoch`` (a fresh generator each call)."""
+        return EpochContext(
+            epoch=epoch,
+            seed=self.seed,
+            batch_size=self.batcher.nominal_batch_size,
+            generator=generator(self.seed, epoch),
+        )
+
+    def indices(self, epoch: int) -> torch.Tensor:
+        """The strategy's indices of ``epoch`` in order, checked (before batching)."""
+        return selection.select(self.strategy, self.context(epoch), num_samples=self.num_samples)
+
+    def count(self, epoch: int) -> int:
+        """How many global batches ``epoch`` has (planning it only if the batcher must)."""
+        counted = self.batcher.count(selection.epoch_length(self.strategy, epoch))
+        return counted if counted is not None else self.plan(epoch).num_batches
+
+    def plan(self, epoch: int) -> EpochPlan:
+        """The plan of ``epoch``: the strategy's order cut by the batcher, both checked."""
+        with self._lock:
+            cached = self._cache.get(epoch)
+        if cached is not None:
+            return cached
+        order = self.indices(epoch)
+        batches = check_batches(
+            self.batcher.batch(order, generator(self.seed, epoch, "batcher")),
+            batcher=self.batcher,
+            epoch=epoch,
+            given=order.numel(),
+            num_samples=self.num_samples,
+        )
+        plan = EpochPlan(epoch, batches.order, batches.offsets)
+        if self.batcher.count(order.numel()) is None:
+            with self._lock:
+                self._cache[epoch] = plan
+                for old in sorted(self._cache)[:-2]:
+                    del self._cache[old]
+        return plan
