@@ -1,4 +1,4 @@
-r"""The ``samplekit`` command line: ``demo``, ``strategies`` and ``preview``.
+r"""The ``samplekit`` command line: ``demo``, ``strategies``, ``batchers`` and ``preview``.
 
 The commands import what they need (the sampler, numpy, the label loader) when they run. Bad
 input ends with a one-line ``Error: ...`` and exit status 2, never a traceback.
@@ -16,14 +16,14 @@ from __future__ import annotations
 import json
 import pathlib
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
 if TYPE_CHECKING:
     import torch
 
-    from samplekit.describe import StrategyDict
+    from samplekit.describe import BatcherDict, StrategyDict
     from samplekit.report import EpochComposition
 
 __all__ = ["main", "parse_option_value"]
@@ -100,16 +100,51 @@ def strategies(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(described, indent=2, ensure_ascii=False))
         return
-    click.echo("\n\n".join(_format_strategy(strategy) for strategy in described))
+    click.echo("\n\n".join(_format_described(strategy) for strategy in described))
 
 
-def _format_strategy(strategy: StrategyDict) -> str:
-    lines = [f"{strategy['name']}  ({strategy['source']})", f"  {strategy['summary']}"]
-    if not strategy["options"]:
+@main.command()
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print a JSON list of batchers (see docs/cli.md)."
+)
+def batchers(as_json: bool) -> None:
+    """List every registered batcher: source, summary, what it needs and its options.
+
+    A batcher cuts each epoch into batches (`samplekit preview --batcher NAME`); one that needs
+    lengths takes them from `--lengths FILE`, and `--batch-size` is given only to batchers
+    that need it.
+    """
+    from samplekit.describe import describe_batchers
+
+    described = describe_batchers()
+    if as_json:
+        click.echo(json.dumps(described, indent=2, ensure_ascii=False))
+        return
+    click.echo("\n\n".join(_format_described(batcher) for batcher in described))
+
+
+def _format_described(item: StrategyDict | BatcherDict) -> str:
+    """A strategy or batcher as `samplekit strategies` / `samplekit batchers` print it."""
+    lines = [f"{item['name']}  ({item['source']})", f"  {item['summary']}"]
+    if "needs_lengths" in item:  # a batcher
+        batcher = cast("BatcherDict", item)
+        needs = [
+            what
+            for what, needed in (
+                ("lengths", batcher["needs_lengths"]),
+                ("batch_size", batcher["needs_batch_size"]),
+            )
+            if needed
+        ]
+        line = f"  needs: {' and '.join(needs) or 'nothing'}"
+        if not batcher["needs_batch_size"]:
+            line += " (it sizes batches itself: no batch_size)"
+        lines.append(line)
+    if not item["options"]:
         lines.append("  options: none")
         return "\n".join(lines)
     lines.append("  options:")
-    for option in strategy["options"]:
+    for option in item["options"]:
         default = "required" if option["required"] else f"default {json.dumps(option['default'])}"
         head = f"    {option['name']}: {option['type']}  ({default})"
         if option["constraints"]:

@@ -1,7 +1,8 @@
-"""Readable descriptions of strategies and their options, drawn from their ``Options`` models.
+"""Readable descriptions of strategies, batchers and their options, from their ``Options`` models.
 
-``samplekit strategies`` prints these, ``samplekit strategies --json`` dumps them, and the docs'
-options tables can be generated from them. Everything returned is plain, JSON-able data.
+``samplekit strategies`` and ``samplekit batchers`` print these, their ``--json`` forms dump them,
+and the docs' options tables are generated from them. Everything returned is plain, JSON-able
+data.
 
 Examples:
     >>> from samplekit import get_strategy
@@ -31,12 +32,17 @@ if TYPE_CHECKING:
 
     import pydantic
 
-    from samplekit.registry import StrategyInfo
+    from samplekit.batcher import Batcher
+    from samplekit.registry import BatcherInfo, StrategyInfo
+    from samplekit.strategy import Strategy
 
 __all__ = [
+    "BatcherDict",
     "OptionDict",
     "OptionInfo",
     "StrategyDict",
+    "describe_batcher",
+    "describe_batchers",
     "describe_options",
     "describe_strategies",
     "describe_strategy",
@@ -70,10 +76,30 @@ Markdown code spans), ``class`` (``module.QualName`` of the strategy class) and 
 list of `OptionDict`, in the model's field order).
 """
 
+BatcherDict = TypedDict(
+    "BatcherDict",
+    {
+        "name": str,
+        "source": str,
+        "summary": str,
+        "class": str,
+        "needs_lengths": bool,
+        "needs_batch_size": bool,
+        "options": list[OptionDict],
+    },
+)
+BatcherDict.__doc__ = """One batcher as JSON, as ``samplekit batchers --json`` prints it.
+
+Keys: ``name``, ``source``, ``summary``, ``class`` and ``options`` as in `StrategyDict`;
+``needs_lengths`` (whether the sampler must get per-sample lengths) and ``needs_batch_size``
+(whether ``batch_size`` is required; when false the batcher sizes batches itself and refuses
+it), in between.
+"""
+
 
 @dataclasses.dataclass(frozen=True)
 class OptionInfo:
-    """One field of a strategy's ``Options`` model, described for people.
+    """One field of a strategy's or batcher's ``Options`` model, described for people.
 
     Attributes:
         name: the option's name (the keyword or ``--option`` key).
@@ -104,10 +130,10 @@ _TAKES_VALIDATED_DATA = "validated_data" in inspect.signature(FieldInfo.get_defa
 
 
 def describe_options(options_model: type[pydantic.BaseModel]) -> list[OptionInfo]:
-    """Describe every field of a strategy's ``Options`` model, in declaration order.
+    """Describe every field of a strategy's or batcher's ``Options`` model, in declaration order.
 
     Args:
-        options_model: a pydantic model class, normally a strategy's nested ``Options``.
+        options_model: a pydantic model class, normally a strategy's or batcher's ``Options``.
 
     Returns:
         One `OptionInfo` per field.
@@ -162,16 +188,7 @@ def describe_strategy(info: StrategyInfo) -> StrategyDict:
         >>> described["source"], described["class"], described["options"]
         ('built-in', 'samplekit.strategies.stratified.Stratified', [])
     """
-    cls = info.strategy
-    return StrategyDict(
-        {
-            "name": info.name,
-            "source": info.source,
-            "summary": markdown_text(cls.summary()),
-            "class": f"{cls.__module__}.{cls.__qualname__}",
-            "options": [option.as_dict() for option in describe_options(cls.Options)],
-        }
-    )
+    return cast("StrategyDict", _describe_class(info.name, info.source, info.strategy))
 
 
 def describe_strategies(infos: Iterable[StrategyInfo] | None = None) -> list[StrategyDict]:
@@ -187,6 +204,51 @@ def describe_strategies(infos: Iterable[StrategyInfo] | None = None) -> list[Str
 
         infos = [strategy_info(name) for name in available_strategies()]
     return [describe_strategy(info) for info in infos]
+
+
+def describe_batcher(info: BatcherInfo) -> BatcherDict:
+    """Describe a registered batcher as JSON-able data (see `BatcherDict`).
+
+    Examples:
+        >>> from samplekit import batcher_info
+        >>> from samplekit.describe import describe_batcher
+        >>> described = describe_batcher(batcher_info("token_budget"))
+        >>> described["needs_lengths"], described["needs_batch_size"]
+        (True, False)
+        >>> [(o["name"], o["required"]) for o in described["options"]][:2]
+        [('max_tokens', True), ('max_batch_size', False)]
+    """
+    cls = info.batcher
+    described = _describe_class(info.name, info.source, cls)
+    options = described.pop("options")
+    needs = {"needs_lengths": cls.needs_lengths, "needs_batch_size": cls.needs_batch_size}
+    return cast("BatcherDict", {**described, **needs, "options": options})
+
+
+def describe_batchers(infos: Iterable[BatcherInfo] | None = None) -> list[BatcherDict]:
+    """Describe ``infos``, by default every registered batcher (sorted by name).
+
+    Examples:
+        >>> from samplekit.describe import describe_batchers
+        >>> [(b["name"], b["source"]) for b in describe_batchers()]
+        [('fixed', 'built-in'), ('length_grouped', 'built-in'), ('token_budget', 'built-in')]
+    """
+    if infos is None:
+        from samplekit.plugins import available_batchers, batcher_info
+
+        infos = [batcher_info(name) for name in available_batchers()]
+    return [describe_batcher(info) for info in infos]
+
+
+def _describe_class(name: str, source: str, cls: type[Strategy] | type[Batcher]) -> dict[str, Any]:
+    """The keys strategies and batchers share: name, source, summary, class and options."""
+    return {
+        "name": name,
+        "source": source,
+        "summary": markdown_text(cls.summary()),
+        "class": f"{cls.__module__}.{cls.__qualname__}",
+        "options": [option.as_dict() for option in describe_options(cls.Options)],
+    }
 
 
 def options_table(options_model: type[pydantic.BaseModel]) -> str:
