@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from samplekit import ConfigError, EpochBatchSampler
 from samplekit.batcher import Batcher, Batches
 from samplekit.batchers.fixed import Fixed
-from samplekit.batchers.grouping import balanced_order, reorder, sort_in_windows
+from samplekit.batchers.grouping import balanced_order, reorder, rotate_windows, sort_in_windows
 from samplekit.batchers.length_grouped import LengthGrouped
 from samplekit.batchers.token_budget import OversizeWarning, TokenBudget
 from samplekit.errors import StrategyOutputError
@@ -186,7 +186,8 @@ def test_sort_in_windows_and_reorder_agree_with_a_plain_model() -> None:
     gen = torch.Generator().manual_seed(3)
     lengths = torch.randint(0, 50, (103,), generator=gen)
     order = torch.randperm(103, generator=gen)
-    grouped = sort_in_windows(order, lengths, 10)
+    grouped, keys = sort_in_windows(order, lengths, 10)
+    assert keys.tolist() == lengths[grouped].tolist()
     for start in range(0, 103, 10):
         window = order[start : start + 10].tolist()
         expected = sorted(window, key=lambda i: -int(lengths[i]))  # stable, as the batcher
@@ -251,3 +252,22 @@ def test_a_batcher_breaking_its_contract_is_named(result: object, problem: str) 
             num_samples=5,
         )
     assert problem in str(info.value)
+
+
+@given(st.integers(1, 60), st.integers(1, 12), st.data())
+def test_rotate_windows_rotates_each_window_by_its_shift(
+    n: int, window: int, data: st.DataObject
+) -> None:
+    windows = -(-n // window)
+    shifts = torch.tensor(
+        data.draw(st.lists(st.integers(0, 20), min_size=windows, max_size=windows))
+    )
+    values = torch.arange(n) * 3
+    rotated, twin = rotate_windows((torch.arange(n), values), window, shifts)
+    expected = []
+    for w in range(windows):
+        part = list(range(w * window, min(n, (w + 1) * window)))
+        shift = int(shifts[w]) % len(part)
+        expected += part[shift:] + part[:shift]
+    assert rotated.tolist() == expected
+    assert twin.tolist() == [3 * i for i in expected]

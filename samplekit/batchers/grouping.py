@@ -9,6 +9,7 @@
   batches come from one run and cost about the same: no rank waits for a straggler. The runs
   are shuffled; the one partial run (the cheapest batches) comes last, so the full runs stay
   aligned with the steps.
+- `rotate_windows`: rotate each window by its own shift (moves batch boundaries each epoch).
 - `reorder`: the batches of an order, rearranged.
 
 The global plan never depends on the world size, so every rank computes the same one.
@@ -17,8 +18,8 @@ Examples:
     >>> import torch
     >>> from samplekit.batchers.grouping import balanced_order, reorder, sort_in_windows
     >>> lengths = torch.tensor([1, 5, 2, 8, 3, 9])
-    >>> sort_in_windows(torch.arange(6), lengths, window=3).tolist()
-    [1, 2, 0, 5, 3, 4]
+    >>> [t.tolist() for t in sort_in_windows(torch.arange(6), lengths, window=3)]
+    [[1, 2, 0, 5, 3, 4], [5, 2, 1, 9, 8, 3]]
     >>> costs = torch.tensor([4.0, 9.0, 8.0, 3.0, 1.0])
     >>> order = balanced_order(costs, run=2, generator=torch.Generator().manual_seed(0))
     >>> sorted(order[:4].tolist()) == [0, 1, 2, 3] and order[4].item() == 4
@@ -31,7 +32,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["balanced_order", "reorder", "sort_in_windows", "window_size"]
+__all__ = ["balanced_order", "reorder", "rotate_windows", "sort_in_windows", "window_size"]
 
 #: Samples sorted together by default: enough to pad little, few enough that an epoch of 10**6
 #: samples is sorted in 16 windows that change every epoch.
@@ -43,29 +44,65 @@ def window_size(window: int, multiple: int = 1) -> int:
     return max(multiple, window // multiple * multiple)
 
 
-def sort_in_windows(order: torch.Tensor, lengths: torch.Tensor, window: int) -> torch.Tensor:
+def sort_in_windows(
+    order: torch.Tensor, lengths: torch.Tensor, window: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """``order`` with each run of ``window`` samples sorted by length, longest first (stable).
 
     Args:
         order: the epoch's sample indices.
         lengths: per-sample lengths of all samples (indexed by ``order``).
         window: samples per window, at least 1; the last window may be shorter.
+
+    Returns:
+        The sorted order and the lengths of its samples, in that order.
     """
     n = order.numel()
-    if n == 0:
-        return order
     keys = lengths[order]
+    if n == 0:
+        return order, keys
     full = (n // window) * window
-    parts = []
+    orders, sorted_keys = [], []
     if full:
-        rows = keys[:full].view(-1, window)
-        ranks = torch.sort(rows, dim=1, descending=True, stable=True).indices
+        values, ranks = torch.sort(
+            keys[:full].view(-1, window), dim=1, descending=True, stable=True
+        )
         ranks += torch.arange(0, full, window).unsqueeze(1)
-        parts.append(order[ranks.view(-1)])
+        orders.append(order[ranks.view(-1)])
+        sorted_keys.append(values.view(-1))
     if full < n:
-        tail = torch.sort(keys[full:], descending=True, stable=True).indices
-        parts.append(order[full:][tail])
-    return torch.cat(parts) if len(parts) > 1 else parts[0]
+        values, tail = torch.sort(keys[full:], descending=True, stable=True)
+        orders.append(order[full:][tail])
+        sorted_keys.append(values)
+    if len(orders) == 1:
+        return orders[0], sorted_keys[0]
+    return torch.cat(orders), torch.cat(sorted_keys)
+
+
+def rotate_windows(
+    tensors: tuple[torch.Tensor, ...], window: int, shifts: torch.Tensor
+) -> tuple[torch.Tensor, ...]:
+    """Each window of ``window`` consecutive elements rotated left by its entry of ``shifts``.
+
+    The same rotation is applied to every tensor of ``tensors`` (all of one length). Windows
+    sharing a shift are rotated together, so the cost is a few copies of the data.
+    """
+    n = tensors[0].numel()
+    full = (n // window) * window
+    rotated = [t.clone() for t in tensors]
+    if full:
+        for shift in torch.unique(shifts[: full // window]).tolist():
+            if shift == 0:
+                continue
+            rows = torch.nonzero(shifts[: full // window] == shift).view(-1)
+            for source, target in zip(tensors, rotated, strict=True):
+                block = source[:full].view(-1, window)[rows]
+                target[:full].view(-1, window)[rows] = torch.roll(block, -shift, dims=1)
+    if full < n:
+        shift = int(shifts[-1]) % (n - full)
+        for source, target in zip(tensors, rotated, strict=True):
+            target[full:] = torch.roll(source[full:], -shift)
+    return tuple(rotated)
 
 
 def balanced_order(costs: torch.Tensor, run: int, generator: torch.Generator) -> torch.Tensor:

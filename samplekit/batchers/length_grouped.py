@@ -23,7 +23,7 @@ from samplekit.batcher import Batcher, Batches
 from samplekit.batchers.grouping import (
     DEFAULT_WINDOW,
     balanced_order,
-    reorder,
+    rotate_windows,
     sort_in_windows,
     window_size,
 )
@@ -52,7 +52,8 @@ class LengthGrouped(Batcher):
     `samplekit.batchers.grouping`).
 
     Only the last window can end in a short batch, so an epoch has as many batches as with
-    the ``fixed`` batcher, and ``drop_last`` drops that one short batch.
+    the ``fixed`` batcher; that short batch comes last in the epoch, and ``drop_last`` drops
+    it.
     """
 
     name = "length_grouped"
@@ -94,47 +95,26 @@ class LengthGrouped(Batcher):
         assert self.lengths is not None
         size = self.size
         n = order.numel()
-        window = window_size(self.options.window, size)
-        grouped = _rolled(sort_in_windows(order, self.lengths, window), window, size, generator)
         count = self.count(n)
         offsets = torch.arange(count + 1, dtype=torch.int64) * size
-        if count:
-            offsets[-1] = min(int(offsets[-1]), n)
         if count == 0:
-            return Batches(grouped[:0], offsets)
-        sizes = self.lengths[grouped[: int(offsets[-1])]].to(torch.float64)
-        whole = int(offsets[-1]) // size * size
-        longest = sizes[:whole].view(-1, size).amax(dim=1)
-        if whole < sizes.numel():
-            longest = torch.cat([longest, sizes[whole:].amax().reshape(1)])
-        costs = longest * (offsets[1:] - offsets[:-1])
-        grouped, offsets = reorder(
-            grouped, offsets, balanced_order(costs, self.options.balance, generator)
-        )
-        return Batches(grouped, offsets)
-
-
-def _rolled(
-    grouped: torch.Tensor, window: int, size: int, generator: torch.Generator
-) -> torch.Tensor:
-    """Each window rotated by a random ``0 <= r < batch_size``, so batch boundaries move.
-
-    Without it, samples whose lengths no other sample comes near (a long tail) would form the
-    same batches every epoch; rotated, the ``r`` longest samples of a window share its last
-    batch with its shortest ones instead (one batch per window pads more).
-    """
-    n = grouped.numel()
-    if n == 0 or size == 1:
-        return grouped
-    starts = torch.arange(0, n, window)
-    shifts = torch.randint(0, size, (starts.numel(),), generator=generator)
-    lengths = (starts + window).clamp(max=n) - starts
-    shifts = torch.minimum(shifts, lengths - 1)
-    position = torch.arange(n)
-    which = position // window
-    local = position - starts[which]
-    source = starts[which] + (local + shifts[which]) % lengths[which]
-    return grouped[source]
+            return Batches(order[:0], offsets)
+        window = window_size(self.options.window, size)
+        grouped, keys = sort_in_windows(order, self.lengths, window)
+        # Rotate each window by a random r < batch_size, so batch boundaries move every epoch:
+        # without it, samples of lengths no other sample comes near (a long tail) would form the
+        # same batches each time. The r longest samples of a window then share its last batch
+        # with its shortest ones (one batch per window pads more).
+        starts = torch.arange(0, n, window)
+        shifts = torch.randint(0, size, (starts.numel(),), generator=generator)
+        grouped, keys = rotate_windows((grouped, keys), window, shifts)
+        whole = n // size  # batches of exactly batch_size; a short one, if any, goes last
+        longest = keys[: whole * size].view(-1, size).amax(dim=1).to(torch.float64)
+        rows = balanced_order(longest, self.options.balance, generator)
+        body = grouped[: whole * size].view(-1, size)[rows].view(-1)
+        end = int(offsets[-1]) if self.drop_last else n
+        offsets[-1] = end
+        return Batches(torch.cat([body, grouped[whole * size : end]]), offsets)
 
 
 @hookimpl

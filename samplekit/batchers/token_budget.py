@@ -208,8 +208,8 @@ class TokenBudget(Batcher):
         if n == 0:
             return Batches(order, torch.zeros(1, dtype=torch.int64))
         window = window_size(self.options.window)
-        grouped = sort_in_windows(order, self.lengths, window)
-        capacity = self._capacity(self.lengths[grouped])
+        grouped, keys = sort_in_windows(order, self.lengths, window)
+        capacity = self._capacity(keys)
         # Each window's first batch takes a random 1..capacity samples, so batch boundaries
         # move every epoch even where lengths are far apart (a long tail).
         firsts = torch.arange(0, n, window)
@@ -227,7 +227,7 @@ class TokenBudget(Batcher):
                 at += int(capacity[at])
         starts.append(n)
         offsets = torch.tensor(starts, dtype=torch.int64)  # a window's last batch stops at its end
-        longest = self._sample_cost(self.lengths[grouped[offsets[:-1]]])
+        longest = self._sample_cost(keys[offsets[:-1]])
         costs = longest.to(torch.float64) * (offsets[1:] - offsets[:-1])
         grouped, offsets = reorder(
             grouped, offsets, balanced_order(costs, self.options.balance, generator)
