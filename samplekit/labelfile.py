@@ -1,4 +1,4 @@
-r"""Reading class labels from a file, for ``samplekit preview``.
+r"""Reading class labels, or per-sample lengths, from a file, for ``samplekit preview``.
 
 Supported formats, chosen by extension (case-insensitive):
 
@@ -13,7 +13,9 @@ Supported formats, chosen by extension (case-insensitive):
 
 Whatever the format, the labels go through `samplekit.labels.to_label_tensor`: strings,
 floats, dates, sparse, quantized, nested or ``meta`` tensors are refused with a
-`samplekit.errors.LabelsError` naming the file and the fix.
+`samplekit.errors.LabelsError` naming the file and the fix. `load_lengths` reads per-sample
+lengths from the same formats and checks them with `samplekit.lengths.as_length_tensor`
+(non-negative integers, as many as the labels), raising `samplekit.errors.ConfigError`.
 
 Examples:
     >>> import pathlib, tempfile
@@ -28,6 +30,7 @@ Examples:
 from __future__ import annotations
 
 import array
+import dataclasses
 import pathlib
 import re
 import warnings
@@ -35,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from samplekit.errors import LabelsError
+from samplekit.errors import ConfigError, LabelsError
 from samplekit.inputs import clip
 from samplekit.labels import to_label_tensor
 
@@ -44,13 +47,26 @@ if TYPE_CHECKING:
 
     import torch
 
-__all__ = ["SUFFIXES", "load_labels"]
+__all__ = ["SUFFIXES", "load_labels", "load_lengths"]
 
 SUFFIXES = (".npy", ".pt", ".csv", ".txt")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _INT64_DIGITS = 19  # 2**63 has 19 digits
 _NPY_MAGIC = b"\x93NUMPY"
 _ZIP_MAGIC = b"PK\x03\x04"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Kind:
+    """What a file holds, as its messages name it."""
+
+    many: str  # "labels"
+    one: str  # "label"
+    too_big: str  # what to do about a value beyond 64 bits
+
+
+_LABELS = _Kind("labels", "label", "map labels to smaller class ids")
+_LENGTHS = _Kind("lengths", "length", "give each sample's count of tokens, frames or bytes")
 
 
 def load_labels(path: str | os.PathLike[str]) -> torch.Tensor:
@@ -67,30 +83,88 @@ def load_labels(path: str | os.PathLike[str]) -> torch.Tensor:
             it does not hold a non-empty 1-D sequence of integers. The message names the file.
     """
     file = pathlib.Path(path)
+    return to_label_tensor(_read(file, _LABELS), f"labels file {str(file)!r}")
+
+
+def load_lengths(path: str | os.PathLike[str], *, count: int | None = None) -> torch.Tensor:
+    r"""Read one non-negative integer length per sample (tokens, frames, bytes) from ``path``.
+
+    Args:
+        path: a ``.npy``, ``.pt``, ``.csv`` or ``.txt`` file, as for `load_labels`.
+        count: the number of samples the labels hold, which the lengths must match.
+
+    Returns:
+        The lengths as a 1-D integer tensor (as `samplekit.lengths.as_length_tensor` returns).
+
+    Raises:
+        ConfigError: if the file is missing or unreadable, its extension is not supported, or
+            it does not hold ``count`` (if given) non-negative integers, or holds booleans.
+            The message names the file.
+
+    Examples:
+        >>> import pathlib, tempfile
+        >>> from samplekit.labelfile import load_lengths
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = pathlib.Path(tmp) / "lengths.txt"
+        ...     _ = path.write_text("12\n7\n-3\n")
+        ...     load_lengths(path)
+        Traceback (most recent call last):
+        ...
+        samplekit.errors.ConfigError: lengths file '...lengths.txt': expected non-negative ...
+    """
+    from samplekit.lengths import as_length_tensor
+
+    file = pathlib.Path(path)
+    what = f"lengths file {str(file)!r}"
+    try:
+        data = _read(file, _LENGTHS)
+    except LabelsError as exc:
+        raise ConfigError(str(exc)) from None
+    if _holds_booleans(data):
+        msg = (
+            f"{what}: holds booleans, not lengths; save one non-negative integer per sample, "
+            f"e.g. numpy.save(path, lengths.astype(numpy.int64))"
+        )
+        raise ConfigError(msg)
+    try:
+        return as_length_tensor(data, count=count)
+    except ConfigError as exc:  # "lengths: ..." -> "lengths file '...': ..."
+        text = str(exc)
+        raise ConfigError(what + text.removeprefix("lengths")) from None
+
+
+def _holds_booleans(data: Any) -> bool:
+    import torch
+
+    if isinstance(data, torch.Tensor):
+        return data.dtype == torch.bool
+    return isinstance(data, np.ndarray) and data.dtype == np.bool_
+
+
+def _read(file: pathlib.Path, kind: _Kind) -> Any:
+    """The raw array ``file`` holds, by its extension; `LabelsError` naming the file if not."""
     suffix = file.suffix.lower()
     if suffix not in SUFFIXES:
         msg = (
-            f"labels file {str(file)!r}: unsupported extension {file.suffix or '(none)'!r}; "
-            f"expected one of {', '.join(SUFFIXES)}"
+            f"{kind.many} file {str(file)!r}: unsupported extension "
+            f"{file.suffix or '(none)'!r}; expected one of {', '.join(SUFFIXES)}"
         )
         raise LabelsError(msg)
     if not file.exists():
-        msg = f"labels file {str(file)!r} does not exist"
+        msg = f"{kind.many} file {str(file)!r} does not exist"
         raise LabelsError(msg)
     if not file.is_file():
-        msg = f"labels file {str(file)!r} is not a regular file"
+        msg = f"{kind.many} file {str(file)!r} is not a regular file"
         raise LabelsError(msg)
     if suffix == ".npy":
-        data = _read_npy(file)
-    elif suffix == ".pt":
-        data = _read_pt(file)
-    else:
-        data = _read_text(file, header=suffix == ".csv")
-    return to_label_tensor(data, f"labels file {str(file)!r}")
+        return _read_npy(file, kind)
+    if suffix == ".pt":
+        return _read_pt(file, kind)
+    return _read_text(file, kind, header=suffix == ".csv")
 
 
-def _read_npy(file: pathlib.Path) -> Any:
-    what = f"labels file {str(file)!r}"
+def _read_npy(file: pathlib.Path, kind: _Kind) -> Any:
+    what = f"{kind.many} file {str(file)!r}"
     try:
         with file.open("rb") as stream:
             start = stream.read(len(_NPY_MAGIC))
@@ -98,13 +172,13 @@ def _read_npy(file: pathlib.Path) -> Any:
             if start.startswith(_ZIP_MAGIC):
                 msg = (
                     f"{what}: is a .npz archive (or another zip file), not a .npy array; save "
-                    f"the labels array itself with numpy.save(path, labels)"
+                    f"the {kind.many} array itself with numpy.save(path, {kind.many})"
                 )
                 raise LabelsError(msg)
             if start != _NPY_MAGIC:
                 msg = (
                     f"{what}: is not a .npy file (it does not start with numpy's .npy header); "
-                    f"save the labels with numpy.save(path, labels)"
+                    f"save the {kind.many} with numpy.save(path, {kind.many})"
                 )
                 raise LabelsError(msg)
             version = np.lib.format.read_magic(stream)
@@ -120,11 +194,11 @@ def _read_npy(file: pathlib.Path) -> Any:
     if dtype.hasobject:
         msg = (
             f"{what}: holds Python objects (dtype {clip(str(dtype), 40)}), not integers; samplekit "
-            f"reads plain numeric arrays only: save integer labels, e.g. "
-            f"numpy.save(path, labels.astype(numpy.int64))"
+            f"reads plain numeric arrays only: save integer {kind.many}, e.g. "
+            f"numpy.save(path, {kind.many}.astype(numpy.int64))"
         )
         raise LabelsError(msg)
-    _check_shape(file, tuple(shape))
+    _check_shape(file, tuple(shape), kind)
     try:
         return np.load(file, allow_pickle=False)
     except Exception as exc:  # a truncated or unreadable file
@@ -132,7 +206,7 @@ def _read_npy(file: pathlib.Path) -> Any:
         raise LabelsError(msg) from exc
 
 
-def _read_pt(file: pathlib.Path) -> Any:
+def _read_pt(file: pathlib.Path, kind: _Kind) -> Any:
     import torch
 
     try:
@@ -143,24 +217,24 @@ def _read_pt(file: pathlib.Path) -> Any:
             data = torch.load(file, map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle, zipfile and torch errors all mean "not a usable file"
         msg = (
-            f"labels file {str(file)!r}: could not be read with "
-            f"torch.load(weights_only=True) ({_short(exc)}); save the labels with "
-            f"torch.save(labels_tensor, path)"
+            f"{kind.many} file {str(file)!r}: could not be read with "
+            f"torch.load(weights_only=True) ({_short(exc)}); save the {kind.many} with "
+            f"torch.save({kind.many}_tensor, path)"
         )
         raise LabelsError(msg) from exc
     if not isinstance(data, torch.Tensor):
         msg = (
-            f"labels file {str(file)!r}: expected a saved 1-D integer tensor, but it holds a "
-            f"{type(data).__name__}; save it with torch.save(labels_tensor, path)"
+            f"{kind.many} file {str(file)!r}: expected a saved 1-D integer tensor, but it holds "
+            f"a {type(data).__name__}; save it with torch.save({kind.many}_tensor, path)"
         )
         raise LabelsError(msg)
     if not data.is_nested:  # a nested tensor has no shape; to_label_tensor names it
-        _check_shape(file, tuple(data.shape))
+        _check_shape(file, tuple(data.shape), kind)
     return data
 
 
-def _read_text(file: pathlib.Path, *, header: bool) -> Any:
-    values = array.array("q")  # 8 bytes a label, where a list of ints takes 4 to 5 times that
+def _read_text(file: pathlib.Path, kind: _Kind, *, header: bool) -> Any:
+    values = array.array("q")  # 8 bytes a value, where a list of ints takes 4 to 5 times that
     first = True
     try:
         with file.open(encoding="utf-8-sig") as stream:
@@ -169,7 +243,7 @@ def _read_text(file: pathlib.Path, *, header: bool) -> Any:
                 if not line:
                     continue
                 if _INTEGER.fullmatch(line):
-                    values.append(_integer(file, number, line))
+                    values.append(_integer(file, number, line, kind))
                 elif header and first and not _looks_numeric(line):
                     pass  # a column name
                 else:
@@ -177,20 +251,20 @@ def _read_text(file: pathlib.Path, *, header: bool) -> Any:
                         "one column" if "," in line or "\t" in line or ";" in line else "an integer"
                     )
                     msg = (
-                        f"labels file {str(file)!r}, line {number}: expected {what} (one "
-                        f"integer label per line), but got {clip(line, 40)!r}"
+                        f"{kind.many} file {str(file)!r}, line {number}: expected {what} (one "
+                        f"integer {kind.one} per line), but got {clip(line, 40)!r}"
                     )
                     raise LabelsError(msg)
                 first = False
     except (OSError, UnicodeDecodeError) as exc:
-        msg = f"labels file {str(file)!r}: could not be read as text ({_short(exc)})"
+        msg = f"{kind.many} file {str(file)!r}: could not be read as text ({_short(exc)})"
         raise LabelsError(msg) from exc
     data = np.frombuffer(values, dtype=np.int64)
-    _check_shape(file, data.shape)
+    _check_shape(file, data.shape, kind)
     return data
 
 
-def _integer(file: pathlib.Path, number: int, line: str) -> int:
+def _integer(file: pathlib.Path, number: int, line: str, kind: _Kind) -> int:
     """The integer on a line already matched by `_INTEGER`, if it fits 64 bits."""
     digits = line.lstrip("+-").lstrip("0")
     # Checked before int(): Python refuses to convert more than 4,300 digits.
@@ -198,22 +272,24 @@ def _integer(file: pathlib.Path, number: int, line: str) -> int:
     if value is None or not -(2**63) <= value < 2**63:
         shown = clip(line, 40) if len(line) <= 40 else f"{line[:20]}... ({len(digits)} digits)"
         msg = (
-            f"labels file {str(file)!r}, line {number}: label {shown} does not fit a 64-bit "
-            f"integer; map labels to smaller class ids"
+            f"{kind.many} file {str(file)!r}, line {number}: {kind.one} {shown} does not fit a "
+            f"64-bit integer; {kind.too_big}"
         )
         raise LabelsError(msg)
     return value
 
 
-def _check_shape(file: pathlib.Path, shape: tuple[int, ...]) -> None:
+def _check_shape(file: pathlib.Path, shape: tuple[int, ...], kind: _Kind) -> None:
     if len(shape) != 1:
         msg = (
-            f"labels file {str(file)!r}: expected a 1-D array of labels, but got shape "
-            f"{clip(str(shape), 40)}; save one integer label per sample"
+            f"{kind.many} file {str(file)!r}: expected a 1-D array of {kind.many}, but got shape "
+            f"{clip(str(shape), 40)}; save one integer {kind.one} per sample"
         )
         raise LabelsError(msg)
     if shape[0] == 0:
-        msg = f"labels file {str(file)!r}: holds no labels; expected one integer per sample"
+        msg = (
+            f"{kind.many} file {str(file)!r}: holds no {kind.many}; expected one integer per sample"
+        )
         raise LabelsError(msg)
 
 
