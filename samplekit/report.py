@@ -1,4 +1,8 @@
-"""Per-epoch class composition of a sampler's batches, for ``samplekit demo`` and ``preview``.
+"""Per-epoch class composition and batch shapes of a sampler, for ``samplekit demo``/``preview``.
+
+`composition` and `epoch_tallies` count each batch's samples per class; with per-sample
+lengths, `batching` measures each epoch's batches: their sizes, padding and budget (see
+`EpochBatching`).
 
 Examples:
     >>> from samplekit import EpochBatchSampler
@@ -20,18 +24,25 @@ import torch
 from samplekit.labels import class_counts
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from samplekit.sampler import EpochBatchSampler
 
 __all__ = [
+    "BatchShapes",
+    "EpochBatching",
     "EpochComposition",
     "batch_class_counts",
+    "batch_shapes",
+    "batching",
     "composition",
     "epoch_tallies",
+    "format_batching",
     "format_composition",
     "format_label_counts",
+    "format_length_counts",
     "leaves_samples_out",
+    "summarise_batching",
 ]
 
 
@@ -243,3 +254,256 @@ def format_label_counts(labels: torch.Tensor, *, limit: int = 20) -> str:
     if values.numel() > limit:
         listed += f"  (and {values.numel() - limit} smaller classes)"
     return shown + listed
+
+
+# --- batch shapes, from per-sample lengths ------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchShapes:
+    """The size and lengths of each batch of one epoch, in batch order.
+
+    Attributes:
+        sizes: int64, the samples in each batch.
+        longest: int64, the longest length in each batch (0 for none).
+        tokens: int64, the sum of the lengths in each batch: its real tokens.
+        costs: float64, each batch's cost as the batcher counts it
+            (`samplekit.batcher.Batcher.cost`), or ``None`` when not asked for.
+    """
+
+    sizes: torch.Tensor
+    longest: torch.Tensor
+    tokens: torch.Tensor
+    costs: torch.Tensor | None = None
+
+    @property
+    def padded(self) -> torch.Tensor:
+        """int64, each batch's padded tokens: its longest length x its samples."""
+        return self.longest * self.sizes
+
+
+def batch_shapes(
+    lengths: torch.Tensor,
+    order: torch.Tensor,
+    offsets: torch.Tensor,
+    *,
+    cost: Callable[[torch.Tensor], float] | None = None,
+) -> BatchShapes:
+    """Measure the batches ``order[offsets[b]:offsets[b + 1]]`` by the samples' ``lengths``.
+
+    Args:
+        lengths: 1-D integer tensor, the length of every sample.
+        order: 1-D integer tensor of sample indices in batch order (as in an epoch plan).
+        offsets: 1-D int64 tensor of increasing positions in ``order`` from 0, one more than
+            there are batches; samples of ``order`` beyond the last are in no batch.
+        cost: if given, called with each batch's lengths to fill `BatchShapes.costs`.
+
+    Examples:
+        >>> import torch
+        >>> from samplekit.report import batch_shapes
+        >>> lengths = torch.tensor([4, 1, 3, 2, 9])
+        >>> shapes = batch_shapes(lengths, torch.tensor([0, 2, 1, 3, 4]), torch.tensor([0, 2, 4]))
+        >>> shapes.sizes.tolist(), shapes.longest.tolist(), shapes.tokens.tolist()
+        ([2, 2], [4, 2], [7, 3])
+        >>> shapes.padded.tolist()
+        [8, 4]
+    """
+    import numpy as np
+
+    starts = offsets[:-1].numpy()
+    end = int(offsets[-1])
+    values = lengths[order[:end]].to(torch.int64).numpy()
+    if len(starts):
+        longest = torch.from_numpy(np.maximum.reduceat(values, starts))
+        tokens = torch.from_numpy(np.add.reduceat(values, starts))
+    else:
+        longest = tokens = torch.zeros(0, dtype=torch.int64)
+    costs = None
+    if cost is not None:
+        within = lengths[order[:end]]
+        bounds = offsets.tolist()
+        costs = torch.tensor(
+            [float(cost(within[a:b])) for a, b in itertools.pairwise(bounds)],
+            dtype=torch.float64,
+        )
+    return BatchShapes(offsets.diff(), longest, tokens, costs)
+
+
+@dataclasses.dataclass(frozen=True)
+class EpochBatching:
+    """How one epoch's batches are shaped, measured by the samples' lengths.
+
+    Attributes:
+        epoch: the epoch.
+        batches: how many batches it has.
+        samples: the samples in its batches.
+        tokens: the real tokens in its batches (the sum of their samples' lengths).
+        padded_tokens: the sum over batches of longest length x samples.
+        efficiency: ``tokens / padded_tokens``, the share of the padded batches that is real
+            (1.0 when nothing is padded: no batches, or only empty samples).
+        size_min: the fewest samples in a batch (0 without batches).
+        size_mean: the mean samples per batch.
+        size_max: the most samples in a batch.
+        padded_mean: the mean padded tokens (longest x samples) per batch.
+        padded_max: the most padded tokens in a batch.
+        budget: the most a batch may cost (`samplekit.batcher.Batcher.budget`), or ``None``.
+        over_budget: the batches costing more than ``budget`` (always 0 for a batcher that
+            keeps its contract), or ``None`` without a budget.
+        left_out: samples of the strategy's epoch in no batch (say, ``token_budget`` with
+            ``oversize='drop'``, or a last batch dropped by ``drop_last``).
+    """
+
+    epoch: int
+    batches: int
+    samples: int
+    tokens: int
+    padded_tokens: int
+    efficiency: float
+    size_min: int
+    size_mean: float
+    size_max: int
+    padded_mean: float
+    padded_max: int
+    budget: float | None
+    over_budget: int | None
+    left_out: int
+
+
+def summarise_batching(
+    epoch: int, shapes: BatchShapes, *, given: int, budget: float | None = None
+) -> EpochBatching:
+    """Sum up one epoch's `BatchShapes`.
+
+    Args:
+        epoch: the epoch measured.
+        shapes: its batches' shapes (with ``costs`` when ``budget`` is given).
+        given: the samples the strategy gave the batcher (the epoch's length).
+        budget: the batcher's budget, if it has one.
+
+    Examples:
+        >>> import torch
+        >>> from samplekit.report import BatchShapes, summarise_batching
+        >>> shapes = BatchShapes(sizes=torch.tensor([2, 2]), longest=torch.tensor([4, 2]),
+        ...                      tokens=torch.tensor([7, 3]), costs=torch.tensor([8.0, 4.0]))
+        >>> row = summarise_batching(0, shapes, given=5, budget=8)
+        >>> row.efficiency, row.size_mean, row.padded_max, row.over_budget, row.left_out
+        (0.8333333333333334, 2.0, 8, 0, 1)
+    """
+    batches = int(shapes.sizes.numel())
+    samples = int(shapes.sizes.sum())
+    tokens = int(shapes.tokens.sum())
+    padded = shapes.padded
+    padded_tokens = int(padded.sum())
+    over = None
+    if budget is not None:
+        if shapes.costs is None:
+            from samplekit.errors import ConfigError
+
+            msg = (
+                f"budget: got budget={budget!r} but shapes without costs; measure the batches "
+                f"with batch_shapes(..., cost=batcher.cost)"
+            )
+            raise ConfigError(msg)
+        over = int((shapes.costs > budget).sum())
+    return EpochBatching(
+        epoch=epoch,
+        batches=batches,
+        samples=samples,
+        tokens=tokens,
+        padded_tokens=padded_tokens,
+        efficiency=tokens / padded_tokens if padded_tokens else 1.0,
+        size_min=int(shapes.sizes.min()) if batches else 0,
+        size_mean=samples / batches if batches else 0.0,
+        size_max=int(shapes.sizes.max()) if batches else 0,
+        padded_mean=padded_tokens / batches if batches else 0.0,
+        padded_max=int(padded.max()) if batches else 0,
+        budget=None if budget is None else float(budget),
+        over_budget=over,
+        left_out=given - samples,
+    )
+
+
+def batching(
+    sampler: EpochBatchSampler, epochs: int, start: int = 0
+) -> Iterator[tuple[EpochBatching, BatchShapes]]:
+    """Measure epochs ``start`` .. ``start + epochs - 1`` of a sampler that has lengths.
+
+    Each epoch's global plan (every rank's batches, as `samplekit.plan.EpochPlan` holds them)
+    is measured by ``sampler.lengths``; ``sampler.epoch`` does not move.
+
+    Raises:
+        ConfigError: if the sampler got no lengths.
+
+    Examples:
+        >>> from samplekit import EpochBatchSampler
+        >>> from samplekit.report import batching
+        >>> sampler = EpochBatchSampler(None, "shuffle", lengths=[5, 1, 4, 2, 3, 3],
+        ...                             batcher={"name": "token_budget", "max_tokens": 8})
+        >>> row, shapes = next(batching(sampler, 1))
+        >>> row.samples, row.over_budget, bool((shapes.padded <= 8).all())
+        (6, 0, True)
+    """
+    from samplekit import selection
+    from samplekit.errors import ConfigError
+
+    lengths = sampler.lengths
+    if lengths is None:
+        msg = "batching: the sampler has no lengths; build it with lengths=... (one per sample)"
+        raise ConfigError(msg)
+    batcher = sampler.batcher
+    budget = batcher.budget
+    for epoch in range(start, start + epochs):
+        plan = sampler.planner.plan(epoch)
+        shapes = batch_shapes(
+            lengths, plan.order, plan.offsets, cost=None if budget is None else batcher.cost
+        )
+        given = selection.epoch_length(sampler.strategy, epoch)
+        yield summarise_batching(epoch, shapes, given=given, budget=budget), shapes
+
+
+def _number(value: float) -> str:
+    """``value`` as an integer when it is whole: a budget of 4096.0 reads 4096."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def format_batching(rows: list[EpochBatching]) -> str:
+    """A plain-text table of `batching` rows, one line per epoch.
+
+    Examples:
+        >>> from samplekit import EpochBatchSampler
+        >>> from samplekit.report import batching, format_batching
+        >>> sampler = EpochBatchSampler(None, "shuffle", lengths=[3, 3, 3, 3, 3], batch_size=2)
+        >>> print(format_batching([row for row, _ in batching(sampler, 1)]))
+          epoch 0:    3 batches | padding efficiency 100.0% | samples per batch 1 / 1.7 / 2
+          | padded tokens per batch 5.0 / 6
+    """
+    lines = []
+    for row in rows:
+        line = (
+            f"  epoch {row.epoch}: {row.batches:>4} batches | padding efficiency "
+            f"{row.efficiency:.1%} | samples per batch {row.size_min} / {row.size_mean:.1f} / "
+            f"{row.size_max} | padded tokens per batch {row.padded_mean:.1f} / {row.padded_max}"
+        )
+        if row.budget is not None:
+            line += f" | budget {_number(row.budget)}: {row.over_budget} over"
+        if row.left_out:
+            line += f" | left out {row.left_out}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def format_length_counts(lengths: torch.Tensor) -> str:
+    """How many samples ``lengths`` holds, their shortest, mean and longest, and their sum.
+
+    Examples:
+        >>> import torch
+        >>> from samplekit.report import format_length_counts
+        >>> format_length_counts(torch.tensor([3, 12, 0, 5]))
+        '4 samples, lengths 0 to 12 (mean 5.0), 20 in all'
+    """
+    total = int(lengths.sum(dtype=torch.int64))
+    mean = total / lengths.numel()
+    return (
+        f"{lengths.numel()} samples, lengths {int(lengths.min())} to {int(lengths.max())} "
+        f"(mean {mean:.1f}), {total} in all"
+    )
