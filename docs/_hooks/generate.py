@@ -14,7 +14,8 @@ with one of these lines and ends with the next ``<!-- end -->`` line; what lies 
 generated, so the page reads fully on GitHub as well as on the site (both lines are HTML
 comments, which neither shows):
 
-- ``<!-- options: NAME -->``: the options table of strategy ``NAME``, or of the pydantic model
+- ``<!-- options: NAME -->``: the options table of strategy ``NAME``, of batcher ``BATCHER``
+  when ``NAME`` is ``batcher:BATCHER`` (say ``batcher:token_budget``), or of the pydantic model
   ``NAME`` when it is a dotted path such as ``samplekit.config.SamplerConfig``, made by
   `samplekit.describe.options_table`.
 - ``<!-- samplekit: ARGS -->``: the command ``samplekit ARGS`` and what it prints. The commands
@@ -81,6 +82,7 @@ LABEL_FILES: dict[str, list[int]] = {
 TEXT_FILES: dict[str, str] = {"bad.csv": "label\n0\n1\n2.5\n"}  # for the docs' error examples
 WIDTH = 100  # terminal columns for the commands' output
 REGENERATE = "python docs/_hooks/generate.py"
+BATCHER = "batcher:"  # ``<!-- options: batcher:NAME -->``: the options of batcher NAME
 
 
 class GenerateError(Exception):
@@ -198,11 +200,13 @@ def _picture_name(words: list[str], page: str) -> str | None:
 
 def _options(name: str) -> str:
     from samplekit.describe import options_table
-    from samplekit.plugins import get_strategy
+    from samplekit.plugins import get_batcher, get_strategy
 
-    if "." in name:
+    if name.startswith(BATCHER):
+        model: Any = get_batcher(name.removeprefix(BATCHER)).Options
+    elif "." in name:
         module, _, attribute = name.rpartition(".")
-        model: Any = getattr(importlib.import_module(module), attribute)
+        model = getattr(importlib.import_module(module), attribute)
     else:
         model = get_strategy(name).Options
     return options_table(model)
