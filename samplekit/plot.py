@@ -19,6 +19,11 @@ The figure has one or two panels:
   `HIGHLIGHTED_CLASSES` least seen at the last epoch are drawn in colour and named in the
   legend.
 
+With per-sample lengths, `batching_figure` (``preview --lengths ... --plot``) draws how the
+batcher shapes the batches instead, in two panels over every batch of all epochs: the samples
+in each batch (top), and each batch's longest and mean length (bottom: the gap between them is
+the padding).
+
 Examples:
     >>> from samplekit import EpochBatchSampler
     >>> from samplekit.plot import plot_composition
@@ -43,19 +48,22 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     import numpy as np
+    import pydantic
     import torch
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from samplekit.report import EpochComposition
+    from samplekit.report import BatchShapes, EpochBatching, EpochComposition
     from samplekit.sampler import EpochBatchSampler
 
 __all__ = [
     "HIGHLIGHTED_CLASSES",
     "MAX_STACKED_BATCHES",
     "MAX_STACKED_CLASSES",
+    "batching_figure",
     "check_plot_path",
     "composition_figure",
+    "plot_batching",
     "plot_composition",
 ]
 
@@ -234,6 +242,116 @@ def composition_figure(
     return figure
 
 
+def plot_batching(
+    sampler: EpochBatchSampler,
+    epochs: int,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    title: str | None = None,
+) -> Figure:
+    """Draw the batch shapes of epochs ``0 .. epochs - 1`` of a sampler that has lengths.
+
+    As `plot_composition`, from `samplekit.report.batching`: each batch's samples, and its
+    longest and mean length.
+
+    Raises:
+        ModuleNotFoundError: if matplotlib is not installed.
+        ConfigError: for ``epochs`` below 1, a path `check_plot_path` refuses, or a sampler
+            without lengths.
+
+    Examples:
+        >>> from samplekit import EpochBatchSampler
+        >>> from samplekit.plot import plot_batching
+        >>> sampler = EpochBatchSampler(None, "shuffle", lengths=[5, 1, 4, 2, 3, 3],
+        ...                             batcher={"name": "token_budget", "max_tokens": 8})
+        >>> fig = plot_batching(sampler, epochs=2)
+        >>> [ax.get_ylabel() for ax in fig.axes]
+        ['samples in the batch', 'length']
+    """
+    from samplekit.report import batching
+
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        msg = f"expected epochs to be an integer >= 1, but got epochs={epochs!r}"
+        raise ConfigError(msg)
+    fmt = None if path is None else check_plot_path(path)
+    if title is None:
+        title = _describe(sampler)
+    figure = batching_figure(list(batching(sampler, epochs)), title=title)
+    if path is not None:
+        figure.savefig(path, format=fmt)
+    return figure
+
+
+def batching_figure(
+    measured: Sequence[tuple[EpochBatching, BatchShapes]], *, title: str | None = None
+) -> Figure:
+    """The figure of the items of `samplekit.report.batching`: how each batch is shaped.
+
+    Two panels, x = batch (all epochs in order, epochs marked as in `composition_figure`):
+    the samples in each batch (top), and each batch's longest length (filled) with its mean
+    length (a line) below it (bottom). Every panel is one step artist
+    (`matplotlib.patches.StepPatch`) per quantity, however many batches.
+
+    Args:
+        measured: ``(row, shapes)`` of consecutive epochs, in order, from one sampler.
+        title: the figure's title, if any.
+
+    Raises:
+        ModuleNotFoundError: if matplotlib is not installed.
+        ConfigError: if ``measured`` is empty.
+
+    Examples:
+        >>> from samplekit import EpochBatchSampler
+        >>> from samplekit.plot import batching_figure
+        >>> from samplekit.report import batching
+        >>> sampler = EpochBatchSampler(None, "shuffle", lengths=[3, 3, 3, 3, 3], batch_size=2)
+        >>> fig = batching_figure(list(batching(sampler, 2)))
+        >>> [patch.get_data().values.tolist() for patch in fig.axes[0].patches]
+        [[2, 2, 1, 2, 2, 1]]
+    """
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as exc:
+        raise ModuleNotFoundError(_MISSING, name="matplotlib") from exc
+    import numpy as np
+    import torch
+
+    if not measured:
+        msg = "expected the batch shapes of at least one epoch, but got none"
+        raise ConfigError(msg)
+    sizes = torch.cat([shapes.sizes for _, shapes in measured]).numpy()
+    longest = torch.cat([shapes.longest for _, shapes in measured]).numpy()
+    tokens = torch.cat([shapes.tokens for _, shapes in measured]).numpy()
+    figure = Figure(figsize=(_WIDTH, 6.0), layout="constrained")
+    top, bottom = figure.subplots(2, 1, sharex=True)
+    top.set_ylabel("samples in the batch")
+    bottom.set_ylabel("length")
+    bottom.set_xlabel("batch (all epochs in order)")
+    if not len(sizes):  # e.g. drop_last with fewer samples than a batch
+        for ax in (top, bottom):
+            ax.text(0.5, 0.5, "no batches", transform=ax.transAxes, ha="center", va="center")
+            ax.set_xticks([])
+            ax.set_yticks([])
+    else:
+        edges = np.arange(len(sizes) + 1) - 0.5
+        top.stairs(sizes, edges, fill=True, color="tab:blue", label="samples", lw=0, aa=False)
+        bottom.stairs(longest, edges, fill=True, color="tab:orange", label="longest", lw=0)
+        bottom.stairs(tokens / sizes, edges, color="black", label="mean", lw=1.0)
+        if len(sizes) <= _BATCH_GAPS:  # white gaps so that each batch reads as a bar
+            top.vlines(edges[1:-1], 0, sizes.max(), colors="white", linewidths=1.0)
+        top.set_ylim(0, max(1, int(sizes.max())) * 1.05)
+        bottom.set_ylim(0, max(1, int(longest.max())) * 1.05)
+        bottom.set_xlim(-0.5, len(sizes) - 0.5)
+        epochs = [(row.epoch, row.batches) for row, _ in measured]
+        _mark_epochs(top, epochs, colour="black")
+        _mark_epochs(bottom, epochs, colour="black", labels=False)
+        bottom.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), borderaxespad=0.0)
+    figure.align_ylabels([top, bottom])
+    if title:
+        figure.suptitle(title)
+    return figure
+
+
 def _class_colours(n: int) -> list[tuple[float, float, float, float]]:
     from matplotlib import colormaps
 
@@ -289,7 +407,9 @@ def _draw_heat_map(ax: Axes, counts: np.ndarray, classes: list[int]) -> None:
     colorbar.locator = MaxNLocator(integer=True)
 
 
-def _mark_epochs(ax: Axes, epochs: list[tuple[int, int]], *, colour: str) -> None:
+def _mark_epochs(
+    ax: Axes, epochs: list[tuple[int, int]], *, colour: str, labels: bool = True
+) -> None:
     """Thin lines between epochs and ``epoch e`` labels above them; ``(epoch, batches)`` pairs."""
     import numpy as np
 
@@ -306,7 +426,7 @@ def _mark_epochs(ax: Axes, epochs: list[tuple[int, int]], *, colour: str) -> Non
             zorder=3,
         )
     step = math.ceil(len(lengths) / _EPOCH_LABELS)
-    for i in range(0, len(lengths), step):
+    for i in range(0, len(lengths) if labels else 0, step):
         ax.text(
             (starts[i] + starts[i + 1] - 1) / 2,
             1.01,
@@ -379,11 +499,23 @@ def _draw_seen(
 
 
 def _describe(sampler: EpochBatchSampler) -> str:
-    """``name(options that differ from their defaults), batch_size=..., seed=...``."""
-    options = sampler.config.strategy.options.model_dump(mode="json", exclude_defaults=True)
-    shown = ", ".join(f"{key}={json.dumps(value)}" for key, value in options.items())
+    """``name(options not at their defaults), batch_size=..., batcher=..., seed=...``.
+
+    ``batch_size`` is left out when the batcher sizes batches itself, and the batcher when it
+    is the default ``fixed``.
+    """
+    config = sampler.config
+    text = f"{config.strategy.name}({_non_default(config.strategy.options)})"
+    if sampler.batch_size is not None:
+        text += f", batch_size={sampler.batch_size}"
+    batcher_options = _non_default(config.batcher.options)
+    if config.batcher.name != "fixed" or batcher_options:
+        text += f", batcher={config.batcher.name}({batcher_options})"
     drop_last = ", drop_last" if sampler.drop_last else ""
-    return (
-        f"{sampler.config.strategy.name}({shown}), batch_size={sampler.batch_size}, "
-        f"seed={sampler.seed}{drop_last}"
-    )
+    return f"{text}, seed={sampler.seed}{drop_last}"
+
+
+def _non_default(options: pydantic.BaseModel) -> str:
+    """The options that differ from their defaults, as ``key=JSON`` pairs."""
+    values = options.model_dump(mode="json", exclude_defaults=True)
+    return ", ".join(f"{key}={json.dumps(value)}" for key, value in values.items())
