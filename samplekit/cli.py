@@ -9,6 +9,9 @@ Examples:
         $ samplekit strategies
         $ samplekit preview labels.npy --strategy negative_subsampling --batch-size 64 \
             --option neg_ratio=0.25
+        $ samplekit batchers
+        $ samplekit preview --lengths lengths.npy --strategy shuffle --batcher token_budget \
+            --batcher-option max_tokens=4096
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ import click
 if TYPE_CHECKING:
     import torch
 
+    from samplekit.config import BatcherConfig, StrategyConfig
     from samplekit.describe import BatcherDict, StrategyDict
-    from samplekit.report import EpochComposition
+    from samplekit.report import BatchShapes, EpochBatching, EpochComposition
+    from samplekit.sampler import EpochBatchSampler
 
 __all__ = ["main", "parse_option_value"]
 
@@ -228,34 +233,72 @@ def _not_json(name: str) -> Any:
 def _parse_assignments(
     ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
 ) -> dict[str, Any]:
-    """The ``--option KEY=VALUE`` values as a mapping; malformed or repeated keys are errors."""
+    """``--option`` / ``--batcher-option`` KEY=VALUE values as a mapping; bad keys are errors."""
     from samplekit.errors import ConfigError
 
+    flag = f"'{param.opts[0]}'" if param.opts else "'--option'"
+    example = "max_tokens=4096" if param.name == "batcher_options" else "neg_ratio=0.25"
     options: dict[str, Any] = {}
     for value in values:
         key, sep, text = value.partition("=")
         key = key.strip()
         if not sep or not key.isidentifier():
             msg = (
-                f"expected KEY=VALUE with an option name as KEY (e.g. neg_ratio=0.25), "
+                f"expected KEY=VALUE with an option name as KEY (e.g. {example}), "
                 f"but got {_one_line(value)!r}"
             )
-            raise InputError(msg, param="'--option'")
+            raise InputError(msg, param=flag)
         if key in options:
             msg = f"option {key!r} is given twice; give each option once"
-            raise InputError(msg, param="'--option'")
+            raise InputError(msg, param=flag)
         try:
             options[key] = parse_option_value(text)
         except ConfigError as exc:
             msg = f"{key}: {exc}"
-            raise InputError(msg, param="'--option'") from None
+            raise InputError(msg, param=flag) from None
     return options
 
 
 @main.command()
-@click.argument("labels_file", type=click.Path(path_type=pathlib.Path))
+@click.argument("labels_file", required=False, type=click.Path(path_type=pathlib.Path))
 @click.option("--strategy", "strategy_name", required=True, help="A registered strategy name.")
-@click.option("--batch-size", required=True, type=int, help="Samples per batch (>= 1).")
+@click.option(
+    "--batch-size",
+    type=int,
+    help=(
+        "Samples per batch (>= 1). Required by batchers that use it (fixed, the default, and "
+        "length_grouped); left out for those that size batches themselves (token_budget)."
+    ),
+)
+@click.option(
+    "--lengths",
+    "lengths_file",
+    type=click.Path(path_type=pathlib.Path),
+    metavar="FILE",
+    help=(
+        "Per-sample lengths (tokens, frames, bytes): one non-negative integer per sample, in "
+        "the order and formats of LABELS_FILE. Needed by length-aware batchers; adds each "
+        "epoch's padding efficiency, samples and padded tokens per batch."
+    ),
+)
+@click.option(
+    "--batcher",
+    "batcher_name",
+    default="fixed",
+    show_default=True,
+    help="How each epoch is cut into batches: a registered batcher name (`samplekit batchers`).",
+)
+@click.option(
+    "--batcher-option",
+    "batcher_options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    callback=_parse_assignments,
+    help=(
+        "A batcher option as KEY=VALUE (max_tokens=4096); repeatable. VALUE is read as for "
+        "--option. `samplekit batchers` lists each option's type."
+    ),
+)
 @click.option(
     "--epochs",
     default=3,
@@ -284,14 +327,18 @@ def _parse_assignments(
     metavar="FILE",
     help=(
         "Also draw the epochs to FILE (.png, .svg, .pdf, ...): each batch's samples per class "
-        "and, for strategies that leave samples out, the share of each class seen so far. "
+        "and, for strategies that leave samples out, the share of each class seen so far; "
+        "with --lengths, each batch's samples and its longest and mean length instead. "
         "Needs matplotlib (pip install matplotlib)."
     ),
 )
 def preview(
-    labels_file: pathlib.Path,
+    labels_file: pathlib.Path | None,
     strategy_name: str,
-    batch_size: int,
+    batch_size: int | None,
+    lengths_file: pathlib.Path | None,
+    batcher_name: str,
+    batcher_options: dict[str, Any],
     epochs: int,
     seed: int,
     options: dict[str, Any],
@@ -305,62 +352,188 @@ def preview(
     the samples of each class, the fewest-most of each class in any full batch and, for
     strategies that leave samples out, the share of each class seen so far. With --plot it
     also draws them to a picture (see docs/cli.md).
+
+    With --lengths FILE it also prints how the batcher (--batcher) shapes each epoch: padding
+    efficiency, samples per batch, padded tokens per batch and any budget. A strategy that
+    needs no labels (shuffle) runs on the lengths alone, without LABELS_FILE.
     """
-    from samplekit.config import StrategyConfig
-    from samplekit.errors import ConfigError, SampleKitError, UnknownStrategyError
-    from samplekit.labelfile import load_labels
+    from samplekit.config import BatcherConfig, StrategyConfig
+    from samplekit.errors import (
+        ConfigError,
+        SampleKitError,
+        UnknownBatcherError,
+        UnknownStrategyError,
+    )
+    from samplekit.labelfile import load_labels, load_lengths
     from samplekit.report import (
+        batching,
         composition,
         epoch_tallies,
+        format_batching,
         format_composition,
         format_label_counts,
+        format_length_counts,
         leaves_samples_out,
     )
-    from samplekit.sampler import EpochBatchSampler
 
     if not 1 <= epochs <= 10_000:
         msg = f"expected 1 to 10,000 epochs, but got {epochs}"
         raise InputError(msg, param="'--epochs'")
     plot_format = None if plot is None else _check_plot_path(plot)
-    try:
-        labels = load_labels(labels_file)
-    except SampleKitError as exc:
-        raise InputError(str(exc), param="'LABELS_FILE'") from None
+    labels = None
+    if labels_file is not None:
+        try:
+            labels = load_labels(labels_file)
+        except SampleKitError as exc:
+            raise InputError(str(exc), param="'LABELS_FILE'") from None
     try:
         config = StrategyConfig.resolve(strategy_name, options)
     except UnknownStrategyError as exc:
         raise InputError(str(exc), param="'--strategy'") from None
     except ConfigError as exc:
         raise InputError(str(exc), param="'--option'") from None
+    if "name" in batcher_options:
+        msg = "name=... is not a batcher option; choose the batcher with --batcher NAME"
+        raise InputError(msg, param="'--batcher-option'")
     try:
-        sampler = EpochBatchSampler(
-            labels, config, batch_size=batch_size, seed=seed, drop_last=drop_last
+        batcher = BatcherConfig(**{"name": batcher_name, **batcher_options})
+    except UnknownBatcherError as exc:
+        raise InputError(str(exc), param="'--batcher'") from None
+    except ConfigError as exc:
+        raise InputError(str(exc), param="'--batcher-option'") from None
+    if labels is None and (config.strategy_class.needs_labels or lengths_file is None):
+        why = (
+            f"the {config.name!r} strategy needs one class label per sample; give a labels "
+            f"file, or a strategy that needs none (shuffle) with --lengths FILE"
+            if config.strategy_class.needs_labels
+            else "give a labels file, or --lengths FILE, so that the samples are known"
         )
-        if plot is None:
-            rows = composition(sampler, epochs)
-        else:  # one run of the epochs for both the table and the picture
-            tallies = list(epoch_tallies(sampler, epochs))
-            rows = [row for row, _ in tallies]
+        msg = f"Missing argument 'LABELS_FILE': {why}"
+        raise InputError(msg)
+    lengths = None
+    if lengths_file is not None:
+        try:
+            lengths = load_lengths(lengths_file, count=None if labels is None else labels.numel())
+        except SampleKitError as exc:
+            raise InputError(str(exc), param="'--lengths'") from None
+    elif batcher.batcher_class.needs_lengths:
+        msg = (
+            f"Missing option '--lengths': the {batcher.name!r} batcher needs per-sample "
+            f"lengths; give --lengths FILE (one non-negative integer per sample)"
+        )
+        raise InputError(msg)
+    try:
+        sampler, notes = _sampler(
+            labels, config, batcher, lengths, batch_size, seed=seed, drop_last=drop_last
+        )
+        tallies: list[tuple[EpochComposition, torch.Tensor]] = []
+        rows: list[EpochComposition] = []
+        shapes: list[tuple[EpochBatching, BatchShapes]] = []
+        if labels is not None:
+            if plot is None or lengths is not None:
+                rows = composition(sampler, epochs)
+            else:  # one run of the epochs for both the table and the picture
+                tallies = list(epoch_tallies(sampler, epochs))
+                rows = [row for row, _ in tallies]
+        if lengths is not None:
+            shapes = list(batching(sampler, epochs))
     except SampleKitError as exc:  # the strategy cannot work with these labels or settings
         raise InputError(str(exc)) from None
-    validated = config.options.model_dump(mode="json")  # the given options, as validated
-    shown = ", ".join(f"{key}={json.dumps(validated[key])}" for key in options)
-    described = (
-        f"{config.name}({shown}), batch_size={batch_size}, seed={seed}"
-        f"{', drop_last' if drop_last else ''}"
-    )
+    described = _describe(config, options, batch_size, batcher, batcher_options, seed, drop_last)
     if plot is not None:  # saved before any output, so that a failed write is the only line
-        _save_plot(tallies, plot, plot_format, title=described)
-    click.echo(f"labels: {labels_file}: {format_label_counts(labels)}")
+        _save_plot(tallies, shapes, plot, plot_format, title=described)
+    if labels is not None:
+        click.echo(f"labels: {labels_file}: {format_label_counts(labels)}")
+    if lengths is not None:
+        click.echo(f"lengths: {lengths_file}: {format_length_counts(lengths)}")
+    for note in notes:
+        click.echo(f"warning: {note}")
     click.echo(f"{described}: {len(sampler)} batches in epoch 0")
-    seen = leaves_samples_out(rows)
-    click.echo(
-        "per class (label:count); per batch = fewest-most of each class in a full batch"
-        + ("; seen = share of each class drawn at least once so far" if seen else "")
-    )
-    click.echo(format_composition(rows, seen=seen))
+    if labels is not None:
+        seen = leaves_samples_out(rows)
+        click.echo(
+            "per class (label:count); per batch = fewest-most of each class in a full batch"
+            + ("; seen = share of each class drawn at least once so far" if seen else "")
+        )
+        click.echo(format_composition(rows, seen=seen))
+    if lengths is not None:
+        measured = [row for row, _ in shapes]
+        click.echo(
+            "per batch, from the lengths: padding efficiency = real / padded tokens (padded = "
+            "longest length x samples); samples per batch = min / mean / max; padded tokens "
+            "per batch = mean / max"
+            + (
+                "; budget = the batcher's most per batch, and the batches over it"
+                if any(row.budget is not None for row in measured)
+                else ""
+            )
+            + (
+                "; left out = samples of the epoch in no batch"
+                if any(row.left_out for row in measured)
+                else ""
+            )
+        )
+        click.echo(format_batching(measured))
     if plot is not None:
         click.echo(f"plot: {plot}")
+
+
+def _sampler(
+    labels: torch.Tensor | None,
+    config: StrategyConfig,
+    batcher: BatcherConfig,
+    lengths: torch.Tensor | None,
+    batch_size: int | None,
+    *,
+    seed: int,
+    drop_last: bool,
+) -> tuple[EpochBatchSampler, list[str]]:
+    """The sampler, and the warnings building it gave (shown as lines, not as tracebacks)."""
+    import warnings
+
+    from samplekit.sampler import EpochBatchSampler
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)  # e.g. token_budget's OversizeWarning
+        sampler = EpochBatchSampler(
+            labels,
+            config,
+            batch_size=batch_size,
+            seed=seed,
+            drop_last=drop_last,
+            lengths=lengths,
+            batcher=batcher,
+        )
+    return sampler, [_one_line(str(warning.message)) for warning in caught]
+
+
+def _describe(
+    config: StrategyConfig,
+    options: dict[str, Any],
+    batch_size: int | None,
+    batcher: BatcherConfig,
+    batcher_options: dict[str, Any],
+    seed: int,
+    drop_last: bool,
+) -> str:
+    """``strategy(given options), batch_size=..., batcher=name(given options), seed=...``.
+
+    The batcher is named unless it is the default ``fixed`` without options, so that what
+    ``preview`` printed before batchers existed reads the same.
+    """
+    shown = _given(config.options.model_dump(mode="json"), options)
+    text = f"{config.name}({shown})"
+    if batch_size is not None:
+        text += f", batch_size={batch_size}"
+    if batcher.name != "fixed" or batcher_options:
+        given = _given(batcher.options.model_dump(mode="json"), batcher_options)
+        text += f", batcher={batcher.name}({given})"
+    return f"{text}, seed={seed}{', drop_last' if drop_last else ''}"
+
+
+def _given(validated: dict[str, Any], given: dict[str, Any]) -> str:
+    """The options that were given, with their validated values, as ``key=JSON`` pairs."""
+    return ", ".join(f"{key}={json.dumps(validated[key])}" for key in given)
 
 
 def _check_plot_path(path: pathlib.Path) -> str:
@@ -379,15 +552,22 @@ def _check_plot_path(path: pathlib.Path) -> str:
 
 def _save_plot(
     tallies: list[tuple[EpochComposition, torch.Tensor]],
+    shapes: list[tuple[EpochBatching, BatchShapes]],
     path: pathlib.Path,
     fmt: str | None,
     *,
     title: str,
 ) -> None:
-    from samplekit.plot import composition_figure
+    """Draw the batches' shapes when there are lengths, else their class composition."""
+    from samplekit.plot import batching_figure, composition_figure
 
     try:
-        composition_figure(tallies, title=title).savefig(path, format=fmt)
+        figure = (
+            batching_figure(shapes, title=title)
+            if shapes
+            else composition_figure(tallies, title=title)
+        )
+        figure.savefig(path, format=fmt)
     except (OSError, RuntimeError) as exc:  # RuntimeError: e.g. .pgf without a LaTeX install
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         msg = f"could not write {str(path)!r}: {reason}"
