@@ -19,9 +19,10 @@ comments, which neither shows):
   ``NAME`` when it is a dotted path such as ``samplekit.config.SamplerConfig``, made by
   `samplekit.describe.options_table`.
 - ``<!-- samplekit: ARGS -->``: the command ``samplekit ARGS`` and what it prints. The commands
-  run in a folder holding the files of `LABEL_FILES` and `TEXT_FILES`; a command that fails
-  stops the run. If ``ARGS`` has ``--plot NAME.png``, the picture it draws is committed as
-  ``docs/img/NAME.png`` and shown above the command, whose output is folded away.
+  run in a folder holding the files of `LABEL_FILES`, `LENGTH_FILES` and `TEXT_FILES`; a
+  command that fails stops the run. If ``ARGS`` has ``--plot NAME.png``, the picture it draws
+  is committed as ``docs/img/NAME.png`` and shown above the command, whose output is folded
+  away.
 - ``<!-- samplekit-error: ARGS -->``: the same for a command that must fail with exit status 2
   (bad input) and the error it prints; one that succeeds, or fails otherwise, stops the run.
 - ``<!-- include: PATH -->``: the file ``PATH`` (from the repository's root) as a code block,
@@ -34,9 +35,10 @@ What ``--check`` compares, and how far it can be trusted:
 - A picture's bytes depend on the matplotlib (and FreeType) that drew it, so they are compared
   byte for byte only when the committed picture was drawn by the matplotlib version installed
   here (PNG files record it). Otherwise the check says so and relies on the rest: each picture
-  block records a fingerprint of everything the picture is drawn from (the batches' class counts
-  of every epoch drawn, its title, and the source of `samplekit.plot`), which is part of the
-  page's text and so compared byte for byte; and every picture must exist and be referenced,
+  block records a fingerprint of everything the picture is drawn from (what each
+  ``samplekit.plot.*_figure`` function was given: the batches' class counts or shapes of every
+  epoch drawn, and the title; and the source of `samplekit.plot`), which is part of the page's
+  text and so compared byte for byte; and every picture must exist and be referenced,
   and no unreferenced picture may remain in ``docs/img``.
 """
 
@@ -80,6 +82,11 @@ LABEL_FILES: dict[str, list[int]] = {
     "labels.csv": [800, 150, 50],  # one label per line
 }
 TEXT_FILES: dict[str, str] = {"bad.csv": "label\n0\n1\n2.5\n"}  # for the docs' error examples
+LENGTH_FILES: dict[str, tuple[int, float, float]] = {
+    # file name -> (samples, mu, sigma): integer lengths 1 + lognormal(mu, sigma), seeded, as
+    # token counts of text often are (many short samples, a long tail)
+    "lengths.npy": (2000, 4.0, 0.8),
+}
 WIDTH = 100  # terminal columns for the commands' output
 REGENERATE = "python docs/_hooks/generate.py"
 BATCHER = "batcher:"  # ``<!-- options: batcher:NAME -->``: the options of batcher NAME
@@ -132,6 +139,8 @@ class Generator:
                 np.save(folder / name, labels)
         for name, text in TEXT_FILES.items():
             (folder / name).write_text(text, encoding="utf-8")
+        for name, (count, mu, sigma) in LENGTH_FILES.items():
+            np.save(folder / name, synthetic_lengths(count, mu, sigma))
 
     def render(self, text: str, page: str) -> str:
         """``text`` with the content of every block made anew."""
@@ -184,6 +193,12 @@ class Generator:
         return self._runs[arguments, status]
 
 
+def synthetic_lengths(count: int, mu: float, sigma: float, seed: int = 0) -> np.ndarray:
+    """``count`` integer lengths ``1 + floor(lognormal(mu, sigma))``, the same on every machine."""
+    rng = np.random.default_rng(seed)
+    return (1 + rng.lognormal(mu, sigma, count)).astype(np.int64)
+
+
 def _picture_name(words: list[str], page: str) -> str | None:
     """The file name given to ``--plot`` (a plain ``.png`` name), or None."""
     given = [w.partition("=")[2] for w in words if w.startswith("--plot=")]
@@ -224,16 +239,13 @@ def _run(arguments: list[str], folder: Path, status: int = 0) -> tuple[str, str]
     from samplekit.cli import main
 
     drawn: list[str] = []
-    draw = samplekit.plot.composition_figure
-
-    def recording(tallies: Any, *, title: str | None = None) -> Any:
-        drawn.append(_fingerprint(tallies, title))
-        return draw(tallies, title=title)
-
     previous = Path.cwd()
     os.chdir(folder)
     try:
-        with mock.patch.object(samplekit.plot, "composition_figure", recording):
+        with contextlib.ExitStack() as stack:
+            for name in _figure_functions():
+                recording = _recording(name, getattr(samplekit.plot, name), drawn)
+                stack.enter_context(mock.patch.object(samplekit.plot, name, recording))
             result = CliRunner().invoke(
                 main, arguments, prog_name="samplekit", terminal_width=WIDTH
             )
@@ -248,6 +260,61 @@ def _run(arguments: list[str], folder: Path, status: int = 0) -> tuple[str, str]
         )
         raise GenerateError(msg)
     return result.output, "".join(drawn)
+
+
+def _figure_functions() -> list[str]:
+    """The functions of `samplekit.plot` that draw a figure: ``*_figure``."""
+    import samplekit.plot
+
+    return sorted(
+        name
+        for name in vars(samplekit.plot)
+        if name.endswith("_figure")
+        and not name.startswith("_")
+        and callable(getattr(samplekit.plot, name))
+    )
+
+
+def _recording(name: str, draw: Any, drawn: list[str]) -> Any:
+    """``draw``, which also appends the fingerprint of what it is given to ``drawn``."""
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        if name == "composition_figure":  # the fingerprint its pictures have always had
+            drawn.append(_fingerprint(args[0], kwargs.get("title")))
+        else:
+            drawn.append(_fingerprint_of(name, args, kwargs))
+        return draw(*args, **kwargs)
+
+    return recording
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON-able data: dataclasses, arrays and tensors by their contents."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if hasattr(value, "tolist") and hasattr(value, "shape"):  # numpy arrays, torch tensors
+        return value.tolist()
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return type(value).__qualname__  # no repr: it may hold a memory address
+
+
+def _fingerprint_of(name: str, args: Any, kwargs: Any) -> str:
+    """A digest of what ``samplekit.plot.NAME`` is given, and of the code that draws it."""
+    import samplekit.plot
+
+    data = {
+        "figure": name,
+        "args": _plain(args),
+        "kwargs": _plain(kwargs),
+        "plot": hashlib.sha256(Path(samplekit.plot.__file__).read_bytes()).hexdigest(),
+    }
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode())
+    return f"sha256 {digest.hexdigest()[:16]}"
 
 
 def _fingerprint(tallies: Any, title: str | None) -> str:
