@@ -181,6 +181,49 @@ def test_every_strategy_has_a_generated_options_table_and_a_picture(
         assert name in pictures, f"choosing.md draws no picture of {name}"
 
 
+def preview_draws_batchers() -> bool:
+    """Whether ``samplekit preview`` takes ``--batcher`` (then batcher pages draw pictures)."""
+    from samplekit.cli import main
+
+    preview = main.commands["preview"]  # type: ignore[attr-defined]
+    return any("--batcher" in getattr(param, "opts", ()) for param in preview.params)
+
+
+def test_every_batcher_has_a_page_with_a_generated_options_table_and_a_picture() -> None:
+    with isolated_plugin_manager():
+        names = samplekit.available_batchers()
+    assert {"fixed", "length_grouped", "token_budget"} <= set(names)
+    folder = ROOT / "docs" / "batchers"
+    index = (folder / "index.md").read_text()
+    choosing = (ROOT / "docs" / "choosing.md").read_text()
+    nav = (ROOT / "mkdocs.yml").read_text()
+    for name in names:
+        page = folder / f"{name}.md"
+        assert page.is_file(), f"docs/batchers/{name}.md is missing"
+        directives = DIRECTIVE.findall(page.read_text())
+        assert ("options", f"batcher:{name}") in directives, f"{name}.md has no options table"
+        assert f"]({name}.md)" in index, f"batchers/index.md does not link {name}"
+        assert f"](batchers/{name}.md)" in choosing, f"choosing.md does not link {name}"
+        assert f"batchers/{name}.md" in nav, f"mkdocs.yml has no {name} page"
+        if preview_draws_batchers():
+            drawn = [
+                arguments
+                for kind, arguments in directives
+                if kind == "samplekit" and "--plot" in arguments.split()
+            ]
+            assert any(f"--batcher {name}" in arguments for arguments in drawn), (
+                f"{name}.md draws no picture with samplekit preview --batcher {name}"
+            )
+
+
+def test_the_shuffle_strategy_has_its_page() -> None:
+    with isolated_plugin_manager():
+        assert "shuffle" in samplekit.available_strategies()
+    page = (ROOT / "docs" / "strategies" / "shuffle.md").read_text()
+    assert ("options", "shuffle") in DIRECTIVE.findall(page)
+    assert "strategies/shuffle.md" in (ROOT / "mkdocs.yml").read_text()
+
+
 def test_no_page_hand_writes_an_options_table() -> None:
     for page in PAGES:
         assert "| option |" not in without_generated(page.read_text()), page.name
@@ -312,6 +355,21 @@ def test_check_fails_on_a_missing_or_unreferenced_picture(checkout: Path) -> Non
         assert generate.generate(check=True, root=checkout, out=io.StringIO()) == 0
     assert sorted(p.name for p in images.iterdir()) == ["p.png"]
     assert generate.drawn_with((images / "p.png").read_bytes()) is not None
+
+
+def test_a_batcher_options_block_gets_the_batchers_table(checkout: Path) -> None:
+    (checkout / "README.md").write_text(
+        "<!-- options: batcher:fixed -->\n<!-- end -->\n"
+        "<!-- options: batcher:token_budget -->\n<!-- end -->\n"
+    )
+    with isolated_plugin_manager():
+        assert generate.generate(check=False, root=checkout, out=io.StringIO()) == 0
+        text = (checkout / "README.md").read_text()
+        assert text.startswith("<!-- options: batcher:fixed -->\n\nNo options.\n\n<!-- end -->")
+        assert "| `max_tokens` | `int` | required |" in text
+        assert generate.generate(check=True, root=checkout, out=io.StringIO()) == 0
+        with pytest.raises(samplekit.UnknownBatcherError):
+            generate.Generator(checkout).content("options", "batcher:no_such", "page.md")
 
 
 def test_an_unclosed_block_is_an_error() -> None:
