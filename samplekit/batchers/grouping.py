@@ -30,6 +30,7 @@ Examples:
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 __all__ = ["balanced_order", "reorder", "rotate_windows", "sort_in_windows", "window_size"]
@@ -64,19 +65,30 @@ def sort_in_windows(
     full = (n // window) * window
     orders, sorted_keys = [], []
     if full:
-        values, ranks = torch.sort(
-            keys[:full].view(-1, window), dim=1, descending=True, stable=True
-        )
+        ranks = _descending_ranks(keys[:full].view(-1, window))
+        values = torch.gather(keys[:full].view(-1, window), 1, ranks)
         ranks += torch.arange(0, full, window).unsqueeze(1)
         orders.append(order[ranks.view(-1)])
         sorted_keys.append(values.view(-1))
     if full < n:
-        values, tail = torch.sort(keys[full:], descending=True, stable=True)
+        tail = _descending_ranks(keys[full:].unsqueeze(0)).view(-1)
         orders.append(order[full:][tail])
-        sorted_keys.append(values)
+        sorted_keys.append(keys[full:][tail])
     if len(orders) == 1:
         return orders[0], sorted_keys[0]
     return torch.cat(orders), torch.cat(sorted_keys)
+
+
+def _descending_ranks(rows: torch.Tensor) -> torch.Tensor:
+    """Per row, the positions that sort it longest first, ties in their order (stable).
+
+    numpy's stable sort is a radix sort for 8- and 16-bit keys (lengths mostly fit int16), and
+    a stable sort gives the same order on every machine, as every rank needs.
+    """
+    keys = rows.numpy()
+    if keys.dtype.itemsize < 4 and keys.dtype.kind == "u":  # -x must not wrap around
+        keys = keys.astype(np.int32 if keys.dtype.itemsize == 2 else np.int16)
+    return torch.from_numpy(np.argsort(-keys, axis=1, kind="stable")).to(torch.int64)
 
 
 def rotate_windows(

@@ -42,14 +42,14 @@ class LengthGrouped(Batcher):
     """Batches of batch_size samples of similar length, regrouped fresh every epoch.
 
     The strategy's order is cut into windows of ``window`` samples (a multiple of
-    ``batch_size``); each window is sorted by length, longest first, rotated by a random
-    ``r < batch_size`` and cut into batches of ``batch_size``. Windows are consecutive samples
-    of the epoch's random order and the rotation moves every batch boundary, so which samples
-    share a batch changes every epoch; a larger ``window`` pads less and keeps less of the
-    order (Hugging Face's ``LengthGroupedSampler`` sorts 50 batches at a time). The batches are
-    then put in a random order where batches of similar length form runs of ``balance``
-    consecutive batches, so the ranks of one step get similar lengths (see
-    `samplekit.batchers.grouping`).
+    ``batch_size``); each window is sorted by length, longest first, and cut into batches of
+    ``batch_size``. Windows are consecutive samples of the epoch's random order, so which
+    samples share a batch changes every epoch (an epoch that fits in one window is rotated by
+    a random ``r < batch_size`` instead, which moves every batch boundary); a larger
+    ``window`` pads less and keeps less of the order (Hugging Face's ``LengthGroupedSampler``
+    sorts 50 batches at a time). The batches are then put in a random order where batches of
+    similar length form runs of ``balance`` consecutive batches, so the ranks of one step get
+    similar lengths (see `samplekit.batchers.grouping`).
 
     Only the last window can end in a short batch, so an epoch has as many batches as with
     the ``fixed`` batcher; that short batch comes last in the epoch, and ``drop_last`` drops
@@ -101,13 +101,13 @@ class LengthGrouped(Batcher):
             return Batches(order[:0], offsets)
         window = window_size(self.options.window, size)
         grouped, keys = sort_in_windows(order, self.lengths, window)
-        # Rotate each window by a random r < batch_size, so batch boundaries move every epoch:
-        # without it, samples of lengths no other sample comes near (a long tail) would form the
-        # same batches each time. The r longest samples of a window then share its last batch
-        # with its shortest ones (one batch per window pads more).
-        starts = torch.arange(0, n, window)
-        shifts = torch.randint(0, size, (starts.numel(),), generator=generator)
-        grouped, keys = rotate_windows((grouped, keys), window, shifts)
+        if n <= window:
+            # One window: a full sort, the same batches every epoch but for ties. Rotating it by
+            # a random r < batch_size moves every batch boundary; the r longest samples then
+            # share the last batch with the shortest ones (that one batch pads more). With
+            # several windows, which samples share a window changes every epoch instead.
+            shift = torch.randint(0, size, (1,), generator=generator)
+            grouped, keys = rotate_windows((grouped, keys), window, shift)
         whole = n // size  # batches of exactly batch_size; a short one, if any, goes last
         longest = keys[: whole * size].view(-1, size).amax(dim=1).to(torch.float64)
         rows = balanced_order(longest, self.options.balance, generator)
