@@ -20,8 +20,10 @@ from samplekit.cli import main
 from samplekit.plot import (
     HIGHLIGHTED_CLASSES,
     MAX_STACKED_CLASSES,
+    batching_figure,
     check_plot_path,
     composition_figure,
+    plot_batching,
     plot_composition,
 )
 from samplekit.plugins import isolated_plugin_manager
@@ -362,3 +364,88 @@ def test_epoch_labels_name_the_epochs_drawn() -> None:
     figure = composition_figure(list(epoch_tallies(sampler, 2, start=5)))
     labels = [text.get_text() for text in figure.axes[0].texts]
     assert labels == ["epoch 5", "epoch 6"]
+
+
+# --- batch shapes, from lengths -----------------------------------------------------------
+
+LENGTHS = torch.randint(1, 300, (60,), generator=torch.Generator().manual_seed(3)).tolist()
+
+
+def batch_steps(figure: Figure) -> dict[str, np.ndarray]:
+    found = {}
+    for ax in figure.axes:
+        for patch in ax.patches:
+            if isinstance(patch, StepPatch):
+                values, edges, _ = patch.get_data()
+                np.testing.assert_array_equal(edges, np.arange(len(values) + 1) - 0.5)
+                found[str(patch.get_label())] = np.asarray(values)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("batcher", "batch_size"),
+    [
+        ("fixed", 8),
+        ({"name": "length_grouped", "window": 24}, 8),
+        ({"name": "token_budget", "max_tokens": 900, "window": 20}, None),
+    ],
+)
+def test_batching_steps_are_the_size_and_lengths_of_every_batch(
+    batcher: Any, batch_size: int | None
+) -> None:
+    sampler = EpochBatchSampler(
+        None, "shuffle", lengths=LENGTHS, batcher=batcher, batch_size=batch_size, seed=2
+    )
+    figure = plot_batching(sampler, 3)
+    batches = [b for epoch in range(3) for b in sampler.epoch_batches(epoch)]
+    drawn = batch_steps(figure)
+    np.testing.assert_array_equal(drawn["samples"], [len(b) for b in batches])
+    np.testing.assert_array_equal(drawn["longest"], [max(LENGTHS[i] for i in b) for b in batches])
+    np.testing.assert_allclose(
+        drawn["mean"], [sum(LENGTHS[i] for i in b) / len(b) for b in batches]
+    )
+    top, bottom = figure.axes
+    assert epoch_labels(top) == ["epoch 0", "epoch 1", "epoch 2"]
+    assert epoch_labels(bottom) == []
+    legend = bottom.get_legend()
+    assert legend is not None
+    assert [t.get_text() for t in legend.get_texts()] == ["longest", "mean"]
+
+
+def test_batching_title_names_the_batcher_and_leaves_out_an_unused_batch_size() -> None:
+    sampler = EpochBatchSampler(
+        None, "shuffle", lengths=LENGTHS, seed=1,
+        batcher={"name": "token_budget", "max_tokens": 900, "oversize": "error"},
+    )  # fmt: skip
+    assert plot_batching(sampler, 1).get_suptitle() == (
+        "shuffle(), batcher=token_budget(max_tokens=900), seed=1"
+    )
+    grouped = EpochBatchSampler(
+        None, "shuffle", lengths=LENGTHS, batch_size=4, batcher="length_grouped"
+    )
+    assert plot_batching(grouped, 1, title="mine").get_suptitle() == "mine"
+    assert plot_batching(grouped, 1).get_suptitle() == (
+        "shuffle(), batch_size=4, batcher=length_grouped(), seed=0"
+    )
+
+
+def test_batching_without_batches_draws_empty_panels() -> None:
+    sampler = EpochBatchSampler(None, "shuffle", lengths=[3, 1], batch_size=5, drop_last=True)
+    figure = plot_batching(sampler, 2)
+    assert [[t.get_text() for t in ax.texts] for ax in figure.axes] == [["no batches"]] * 2
+
+
+def test_batching_needs_epochs_lengths_and_shapes() -> None:
+    with_lengths = EpochBatchSampler(None, "shuffle", lengths=LENGTHS, batch_size=8)
+    with pytest.raises(ValueError, match="epochs=0"):
+        plot_batching(with_lengths, 0)
+    with pytest.raises(ValueError, match="no lengths"):
+        plot_batching(EpochBatchSampler(LABELS, "stratified", batch_size=8), 1)
+    with pytest.raises(ValueError, match="at least one epoch"):
+        batching_figure([])
+
+
+def test_batching_plot_writes_a_png(tmp_path: Path) -> None:
+    sampler = EpochBatchSampler(None, "shuffle", lengths=LENGTHS, batch_size=8)
+    plot_batching(sampler, 2, tmp_path / "batches.png")
+    assert (tmp_path / "batches.png").read_bytes().startswith(PNG_SIGNATURE)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -108,3 +109,97 @@ def test_composition_tallies_without_holding_an_epochs_batches() -> None:
     )
     grew = json.loads(out.stdout)["grew_bytes_per_label"]
     assert grew < 16, f"composition grew the peak by {grew:.1f} bytes a label"
+
+
+# --- batch shapes from lengths ------------------------------------------------------------
+
+
+@given(
+    lengths=st.lists(st.integers(0, 10_000), min_size=1, max_size=80),
+    data=st.data(),
+)
+def test_batch_shapes_and_their_summary_match_a_brute_force_count(
+    lengths: list[int], data: st.DataObject
+) -> None:
+    n = len(lengths)
+    order = data.draw(st.permutations(range(n)))
+    kept = data.draw(st.integers(0, n))  # samples past the last offset are in no batch
+    cuts = sorted(data.draw(st.sets(st.integers(1, kept - 1), max_size=10))) if kept > 1 else []
+    offsets = [0, *cuts, kept] if kept else [0]
+    shapes = report.batch_shapes(
+        torch.tensor(lengths),
+        torch.tensor(order),
+        torch.tensor(offsets),
+        cost=lambda batch: float(batch.max()) * batch.numel(),
+    )
+    batches = [order[a:b] for a, b in itertools.pairwise(offsets)]
+    assert shapes.sizes.tolist() == [len(b) for b in batches]
+    assert shapes.longest.tolist() == [max(lengths[i] for i in b) for b in batches]
+    assert shapes.tokens.tolist() == [sum(lengths[i] for i in b) for b in batches]
+    padded = [max(lengths[i] for i in b) * len(b) for b in batches]
+    assert shapes.padded.tolist() == padded
+    assert shapes.costs is not None
+    assert shapes.costs.tolist() == [float(p) for p in padded]
+    budget = data.draw(st.integers(0, 20_000))
+    row = report.summarise_batching(3, shapes, given=n, budget=budget)
+    real = sum(lengths[i] for b in batches for i in b)
+    assert (row.epoch, row.batches, row.samples, row.tokens) == (3, len(batches), kept, real)
+    assert row.padded_tokens == sum(padded)
+    assert row.efficiency == (real / sum(padded) if sum(padded) else 1.0)
+    assert row.over_budget == sum(p > budget for p in padded)
+    assert row.left_out == n - kept
+    if batches:
+        sizes = [len(b) for b in batches]
+        assert (row.size_min, row.size_max) == (min(sizes), max(sizes))
+        assert row.size_mean == pytest.approx(kept / len(batches))
+        assert row.padded_mean == pytest.approx(sum(padded) / len(batches))
+        assert row.padded_max == max(padded)
+    else:
+        assert (row.size_min, row.size_mean, row.size_max, row.padded_max) == (0, 0.0, 0, 0)
+
+
+def test_a_budget_without_costs_is_refused() -> None:
+    shapes = report.batch_shapes(torch.tensor([3, 4]), torch.tensor([0, 1]), torch.tensor([0, 2]))
+    with pytest.raises(ValueError, match="budget=8 but shapes without costs"):
+        report.summarise_batching(0, shapes, given=2, budget=8)
+
+
+@pytest.mark.parametrize(
+    ("batcher", "batch_size", "drop_last"),
+    [
+        ("fixed", 7, True),
+        ({"name": "length_grouped", "window": 14}, 7, False),
+        ({"name": "token_budget", "max_tokens": 300, "window": 16}, None, False),
+    ],
+)
+def test_batching_measures_the_sampler_batches(
+    batcher: Any, batch_size: int | None, drop_last: bool
+) -> None:
+    lengths = torch.randint(0, 60, (50,), generator=torch.Generator().manual_seed(1))
+    sampler = EpochBatchSampler(
+        None,
+        "shuffle",
+        lengths=lengths,
+        batcher=batcher,
+        batch_size=batch_size,
+        drop_last=drop_last,
+        seed=6,
+    )
+    sampler.set_epoch(5)
+    measured = list(report.batching(sampler, 2, start=1))
+    assert sampler.epoch == 5
+    for (row, shapes), epoch in zip(measured, (1, 2), strict=True):
+        batches = list(sampler.epoch_batches(epoch))
+        assert row.epoch == epoch
+        assert shapes.sizes.tolist() == [len(b) for b in batches]
+        assert shapes.longest.tolist() == [max(int(lengths[i]) for i in b) for b in batches]
+        assert row.left_out == 50 - sum(len(b) for b in batches)
+        assert row.left_out == (50 % 7 if drop_last else 0)
+        assert row.budget == (300.0 if batch_size is None else None)
+        assert row.over_budget == (0 if batch_size is None else None)
+
+
+def test_batching_needs_lengths() -> None:
+    sampler = EpochBatchSampler([0, 1, 0], "stratified", batch_size=2)
+    with pytest.raises(ValueError, match="the sampler has no lengths"):
+        next(report.batching(sampler, 1))
