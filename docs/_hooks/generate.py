@@ -85,7 +85,7 @@ TEXT_FILES: dict[str, str] = {"bad.csv": "label\n0\n1\n2.5\n"}  # for the docs' 
 LENGTH_FILES: dict[str, tuple[int, float, float]] = {
     # file name -> (samples, mu, sigma): integer lengths 1 + lognormal(mu, sigma), seeded, as
     # token counts of text often are (many short samples, a long tail)
-    "lengths.npy": (2000, 4.0, 0.8),
+    "lengths.npy": (1000, 4.0, 0.8),  # as many samples as labels.npy
 }
 WIDTH = 100  # terminal columns for the commands' output
 REGENERATE = "python docs/_hooks/generate.py"
