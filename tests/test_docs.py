@@ -6,6 +6,7 @@ import importlib
 import importlib.util
 import inspect
 import io
+import os
 import pkgutil
 import re
 import shutil
@@ -269,7 +270,9 @@ def test_every_picture_is_committed_and_shown_where_it_is_drawn() -> None:
                 name = words[words.index("--plot") + 1]
                 drawn.add(name)
                 assert (ROOT / "docs" / "img" / name).is_file(), name
-                assert f"](img/{name})" in text[match.end() : end], f"{page.name} shows no {name}"
+                # from a page in docs/ img/NAME, from docs/batchers/ ../img/NAME
+                uri = Path(os.path.relpath(ROOT / "docs" / "img" / name, page.parent)).as_posix()
+                assert f"]({uri})" in text[match.end() : end], f"{page.name} shows no {name}"
                 assert "<!-- picture data: sha256 " in text[match.end() : end], name
     assert {"negative_subsampling.png", "m_per_class.png"} <= drawn
     assert {p.name for p in (ROOT / "docs" / "img").iterdir()} == drawn
