@@ -1,4 +1,4 @@
-"""Hypothesis strategies for the inputs of a sampler: labels, batch sizes, seeds and epochs.
+"""Hypothesis strategies for the inputs of a sampler: labels, lengths, batch sizes, seeds, epochs.
 
 Every function is keyword-only and returns a hypothesis ``SearchStrategy``; bad arguments raise
 `samplekit.errors.ConfigError` at once, saying how to fix them. Defaults stay small (a few
@@ -44,6 +44,7 @@ __all__ = [
     "batch_sizes",
     "epochs",
     "labels",
+    "lengths",
     "sampler_inputs",
     "seeds",
 ]
@@ -273,6 +274,84 @@ def _draw_labels(
     if isinstance(kind, torch.dtype):
         return tensor.to(kind)
     return tensor.numpy().astype(kind)
+
+
+def lengths(
+    *, min_size: int = 1, max_size: int = 1000, min_value: int = 0, max_value: int = 100_000
+) -> st.SearchStrategy[list[int]]:
+    """Per-sample lengths (tokens, frames): non-negative ints, a long right tail, often ties.
+
+    Each example draws a size (up to 64 about half of the time), a typical length (a power of
+    two), a spread (lengths are lognormal around the typical one, with sigma up to 2: a right
+    tail hundreds of times the typical length, and zeros when it is small) and, about half of
+    the time, 1 to 4 levels that every length is snapped to (many ties); about half of the time
+    up to a tenth of the samples (at least one) are set to ``min_value`` (empty sequences, with
+    the default 0). Lengths are clipped to ``[min_value, max_value]``. Examples shrink towards
+    one sample of length 1.
+
+    Args:
+        min_size: fewest samples, at least 1.
+        max_size: most samples.
+        min_value: the smallest length, at least 0.
+        max_value: the largest length.
+
+    Returns:
+        A ``SearchStrategy`` of Python lists of ints, as ``EpochBatchSampler(lengths=...)``
+        takes them.
+
+    Raises:
+        ConfigError: for bounds that are not integers or are out of order.
+
+    Examples:
+        >>> from hypothesis import given, settings
+        >>> from samplekit.testing import lengths
+        >>> @settings(max_examples=5, database=None)
+        ... @given(lengths(max_size=50, max_value=300))
+        ... def test_bounds(sizes):
+        ...     assert 1 <= len(sizes) <= 50 and all(0 <= v <= 300 for v in sizes)
+        >>> test_bounds()
+    """
+    for (low_name, low), (high_name, high), floor in (
+        (("min_size", min_size), ("max_size", max_size), 1),
+        (("min_value", min_value), ("max_value", max_value), 0),
+    ):
+        for name, value in ((low_name, low), (high_name, high)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                msg = f"lengths: {name} must be an integer, but got {name}={value!r}"
+                raise ConfigError(msg)
+        if low < floor:
+            msg = f"lengths: {low_name} must be >= {floor}, but got {low_name}={low}"
+            raise ConfigError(msg)
+        if high < low:
+            msg = f"lengths: {high_name}={high} is below {low_name}={low}; raise {high_name}"
+            raise ConfigError(msg)
+    return _draw_lengths(
+        min_size=min_size, max_size=max_size, min_value=min_value, max_value=max_value
+    )
+
+
+@st.composite
+def _draw_lengths(
+    draw: st.DrawFn, *, min_size: int, max_size: int, min_value: int, max_value: int
+) -> list[int]:
+    small = min(max_size, max(min_size, _SMALL))
+    n = draw(st.integers(min_size, small) | st.integers(min_size, max_size), label="size")
+    exponent = draw(st.integers(0, max(0, max_value.bit_length() - 1)), label="typical 2**")
+    sigma = draw(st.sampled_from([0.0, 0.5, 1.0, 2.0]), label="spread")
+    levels = draw(st.integers(1, 4), label="levels") if draw(st.booleans(), label="ties") else 0
+    shortest = draw(st.booleans(), label="some of min_value")
+    seed = draw(st.integers(0, 2**32 - 1), label="lengths seed")
+    rng = np.random.default_rng(seed)
+    spread = np.exp(sigma * rng.standard_normal(n))
+    values = np.clip(np.floor(2.0**exponent * spread), min_value, max_value).astype(np.int64)
+    if levels:
+        chosen = rng.choice(values, size=levels)
+        values = chosen[rng.integers(0, levels, size=n)]
+    if shortest:  # e.g. empty sequences, which a batcher may mishandle
+        count = int(rng.integers(1, n // 10 + 2))
+        values[rng.choice(n, size=min(count, n), replace=False)] = min_value
+    out: list[int] = values.tolist()
+    return out
 
 
 def batch_sizes(*, min_value: int = 1, max_value: int = 256) -> st.SearchStrategy[int]:
