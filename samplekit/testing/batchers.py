@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from samplekit.config import SamplerConfig
     from samplekit.strategy import Options
 
-__all__ = ["DEFAULT_STRATEGIES", "BatcherContractError", "check_batcher"]
+__all__ = ["DEFAULT_STRATEGIES", "BatcherContractError", "check_batcher", "fit_labels"]
 
 DEFAULT_STRATEGIES: st.SearchStrategy[Mapping[str, Any]] = st.one_of(
     st.just({"name": "shuffle"}),
@@ -113,12 +113,12 @@ def check_batcher(
     and during iteration on every rank and the same on all of them, that the same (seed, epoch)
     gives the same batches, and that no global RNG (torch, ``random``, numpy) is read.
 
-    A batcher may leave out only (a) samples that alone cost more than ``budget``
-    (``cost(lengths[[i]]) > budget``: they fit no batch), every occurrence of them; and (b) with
-    ``drop_last``, a tail of ``Batches.order`` past the last offset that would make one batch
-    too small to keep: fewer than ``batch_size`` samples, or, for a batcher without a batch
-    size, samples that cost at most ``budget`` together. Everything else of the order it was
-    given must be in ``Batches.order``, and in a batch.
+    A batcher may leave out of its batches only (a) samples that alone cost more than
+    ``budget`` (``cost(lengths[[i]]) > budget``: they fit no batch); and (b) with ``drop_last``,
+    the samples of one last batch too small to keep: fewer than ``batch_size`` of them, or, for
+    a batcher without a batch size, samples that cost at most ``budget`` together. Left-out
+    samples may stay in ``Batches.order`` past the last offset or be removed from it; every
+    other sample of the order the batcher was given must be in a batch.
 
     Inputs the sampler refuses at construction (``ConfigError``, ``LabelsError``) are skipped as
     invalid; any error later is a failure. Warnings raised while a sampler is built (such as
@@ -574,7 +574,8 @@ class _Run:
             self.fail(
                 "deterministic",
                 "batch() gave other batches when called again on the same instance with the "
-                "same order and generator: state kept between calls changes the output",
+                "same order and generator: state kept between calls, or randomness not drawn "
+                "from the generator, changes the output",
             )
         return _as_lists(out)
 
