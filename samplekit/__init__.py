@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         UnknownBatcherError,
         UnknownStrategyError,
     )
+    from samplekit.feedback import WithIndices
     from samplekit.hookspecs import hookimpl
     from samplekit.plugins import (
         available_batchers,
@@ -74,6 +75,7 @@ __all__ = [
     "StrategyOutputError",
     "UnknownBatcherError",
     "UnknownStrategyError",
+    "WithIndices",
     "available_batchers",
     "available_strategies",
     "batcher_info",
@@ -95,6 +97,7 @@ _LAZY = {
     "FeedbackStrategy": "samplekit.strategy",
     "FeedbackView": "samplekit.strategy",
     "UnknownBatcherError": _ERRORS,
+    "WithIndices": "samplekit.feedback",
     "available_batchers": "samplekit.plugins",
     "batcher_info": "samplekit.plugins",
     "get_batcher": "samplekit.plugins",

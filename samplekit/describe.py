@@ -197,7 +197,7 @@ def describe_strategies(infos: Iterable[StrategyInfo] | None = None) -> list[Str
     Examples:
         >>> from samplekit.describe import describe_strategies
         >>> [(s["name"], s["source"]) for s in describe_strategies()][:2]
-        [('class_weighted', 'built-in'), ('negative_subsampling', 'built-in')]
+        [('class_weighted', 'built-in'), ('hard_negatives', 'built-in')]
     """
     if infos is None:
         from samplekit.plugins import available_strategies, strategy_info

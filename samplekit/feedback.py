@@ -41,7 +41,7 @@ from samplekit.strategy import FeedbackView
 if TYPE_CHECKING:
     from torch.distributed import ProcessGroup
 
-__all__ = ["FeedbackState", "WithIndices", "as_view"]
+__all__ = ["FeedbackState", "WithIndices", "as_view", "check_indices"]
 
 T_co = TypeVar("T_co", covariant=True)
 
@@ -204,7 +204,7 @@ class FeedbackState:
                 f"got epoch={quote(epoch)} ({type(epoch).__name__})"
             )
             raise ConfigError(msg)
-        index_tensor = self._indices(indices)
+        index_tensor = self.check_indices(indices)
         score_tensor = _scores(scores)
         if index_tensor.numel() != score_tensor.numel():
             msg = (
@@ -362,54 +362,9 @@ class FeedbackState:
             raise ConfigError(msg)
         return value.detach().to("cpu", copy=True)
 
-    def _indices(self, indices: Any) -> torch.Tensor:
-        if isinstance(indices, np.ndarray):
-            indices = list(indices) if indices.dtype == np.object_ else torch.from_numpy(indices)
-        if isinstance(indices, torch.Tensor):
-            if indices.ndim != 1:
-                msg = (
-                    f"observe: indices must be 1-D (one per sample), but got shape "
-                    f"{tuple(indices.shape)}; flatten them"
-                )
-                raise ConfigError(msg)
-            if indices.dtype == torch.bool or indices.is_floating_point() or indices.is_complex():
-                msg = (
-                    f"observe: indices must be integers, but got a {indices.dtype} tensor; pass "
-                    f"the indices WithIndices yields (not a mask, not scores)"
-                )
-                raise ConfigError(msg)
-            result = indices.detach().to("cpu", torch.int64, copy=True)
-            bad = (result < 0) | (result >= self._n)
-            if bool(bad.any()):
-                position = int(torch.nonzero(bad)[0])
-                self._out_of_range(position, int(result[position]))
-            return result
-        if not isinstance(indices, Sequence) or isinstance(indices, (str, bytes)):
-            msg = (
-                f"observe: indices must be a 1-D integer tensor or a sequence of ints, but got "
-                f"{type(indices).__name__}"
-            )
-            raise ConfigError(msg)
-        values = []
-        for position, value in enumerate(indices):
-            number = as_int(value)
-            if number is None:
-                msg = (
-                    f"observe: indices[{position}]={quote(value)} ({type(value).__name__}) is "
-                    f"not an integer; pass sample indices"
-                )
-                raise ConfigError(msg)
-            if not 0 <= number < self._n:
-                self._out_of_range(position, number)
-            values.append(number)
-        return torch.tensor(values, dtype=torch.int64)
-
-    def _out_of_range(self, position: int, value: int) -> None:
-        msg = (
-            f"observe: indices[{position}]={quote(value)} is out of range; indices must lie in "
-            f"[0, {self._n}) (num_samples={self._n}): wrap the dataset this state is for"
-        )
-        raise ConfigError(msg)
+    def check_indices(self, indices: Any, what: str = "observe") -> torch.Tensor:
+        """`samplekit.feedback.check_indices` for this state's number of samples."""
+        return check_indices(indices, self._n, what)
 
     def _take_pending(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         pending, self._pending = self._pending, []
@@ -533,3 +488,60 @@ def as_view(feedback: FeedbackView | None, num_samples: int) -> FeedbackView:
         )
         raise ConfigError(msg)
     return feedback
+
+
+def check_indices(indices: Any, num_samples: int, what: str = "observe") -> torch.Tensor:
+    """``indices`` as a CPU int64 tensor, checked to be indices of ``num_samples`` samples.
+
+    Raises:
+        ConfigError: for indices that are not a 1-D integer tensor or sequence, or out of
+            range (the message starts with ``what``).
+    """
+    if isinstance(indices, np.ndarray):
+        indices = list(indices) if indices.dtype == np.object_ else torch.from_numpy(indices)
+    if isinstance(indices, torch.Tensor):
+        if indices.ndim != 1:
+            msg = (
+                f"{what}: indices must be 1-D (one per sample), but got shape "
+                f"{tuple(indices.shape)}; flatten them"
+            )
+            raise ConfigError(msg)
+        if indices.dtype == torch.bool or indices.is_floating_point() or indices.is_complex():
+            msg = (
+                f"{what}: indices must be integers, but got a {indices.dtype} tensor; pass "
+                f"the indices WithIndices yields (not a mask, not scores)"
+            )
+            raise ConfigError(msg)
+        result = indices.detach().to("cpu", torch.int64, copy=True)
+        bad = (result < 0) | (result >= num_samples)
+        if bool(bad.any()):
+            position = int(torch.nonzero(bad)[0])
+            _out_of_range(num_samples, position, int(result[position]), what)
+        return result
+    if not isinstance(indices, Sequence) or isinstance(indices, (str, bytes)):
+        msg = (
+            f"{what}: indices must be a 1-D integer tensor or a sequence of ints, but got "
+            f"{type(indices).__name__}"
+        )
+        raise ConfigError(msg)
+    values = []
+    for position, value in enumerate(indices):
+        number = as_int(value)
+        if number is None:
+            msg = (
+                f"{what}: indices[{position}]={quote(value)} ({type(value).__name__}) is "
+                f"not an integer; pass sample indices"
+            )
+            raise ConfigError(msg)
+        if not 0 <= number < num_samples:
+            _out_of_range(num_samples, position, number, what)
+        values.append(number)
+    return torch.tensor(values, dtype=torch.int64)
+
+
+def _out_of_range(num_samples: int, position: int, value: int, what: str) -> None:
+    msg = (
+        f"{what}: indices[{position}]={quote(value)} is out of range; indices must lie in "
+        f"[0, {num_samples}) (num_samples={num_samples}): wrap the dataset this state is for"
+    )
+    raise ConfigError(msg)

@@ -26,13 +26,16 @@ import torch
 from samplekit import selection
 from samplekit.errors import StrategyOutputError
 from samplekit.rng import generator
-from samplekit.strategy import EpochContext
+from samplekit.strategy import EpochContext, FeedbackStrategy
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
     from samplekit.batcher import Batcher, Batches
-    from samplekit.strategy import Strategy
+    from samplekit.strategy import FeedbackView, Strategy
+
+    #: A feedback strategy's view and its version, or ``None``.
+    Feedback = tuple[FeedbackView, int] | None
 
 __all__ = ["EpochPlan", "Planner", "check_batches"]
 
@@ -49,11 +52,14 @@ class EpochPlan:
         epoch: the epoch it plans.
         order: the epoch's sample indices in batch order.
         offsets: int64, ``num_batches + 1`` increasing positions in ``order`` from 0.
+        weights: per-sample loss multipliers for the epoch (float32, one per sample) from a
+            feedback strategy that reweights, else ``None`` (all 1).
     """
 
     epoch: int
     order: torch.Tensor
     offsets: torch.Tensor
+    weights: torch.Tensor | None = None
 
     @property
     def num_batches(self) -> int:
@@ -142,8 +148,9 @@ def check_batches(
 class Planner:
     """Builds epoch plans from a strategy and a batcher; knows nothing of ranks or cursors.
 
-    Plans of batchers that cannot count batches without the order are cached (the last two
-    epochs: the running one and a prefetched one), so ``len`` and iteration share one plan.
+    Plans of batchers that cannot count batches without the order, and of feedback strategies,
+    are cached (the last two: the running epoch and a prefetched one), so ``len`` and
+    iteration share one plan. A feedback strategy's plan is keyed by the feedback's version too.
 
     Args:
         strategy: the strategy instance.
@@ -158,7 +165,7 @@ class Planner:
         self.seed = seed
         self.num_samples = num_samples
         self._lock = threading.Lock()
-        self._cache: dict[int, EpochPlan] = {}
+        self._cache: dict[tuple[int, int], EpochPlan] = {}
 
     def __getstate__(self) -> dict[str, object]:
         state = self.__dict__.copy()
@@ -170,31 +177,46 @@ class Planner:
         self._lock = threading.Lock()
         self._cache = {}
 
-    def context(self, epoch: int) -> EpochContext:
+    def context(self, epoch: int, feedback: FeedbackView | None = None) -> EpochContext:
         """The context the strategy gets to build ``epoch`` (a fresh generator each call)."""
         return EpochContext(
             epoch=epoch,
             seed=self.seed,
             batch_size=self.batcher.nominal_batch_size,
             generator=generator(self.seed, epoch),
+            feedback=feedback,
         )
 
-    def indices(self, epoch: int) -> torch.Tensor:
+    def indices(self, epoch: int, feedback: Feedback = None) -> torch.Tensor:
         """The strategy's indices of ``epoch`` in order, checked (before batching)."""
-        return selection.select(self.strategy, self.context(epoch), num_samples=self.num_samples)
+        view = feedback[0] if feedback is not None else None
+        return selection.select(
+            self.strategy, self.context(epoch, view), num_samples=self.num_samples
+        )
 
-    def count(self, epoch: int) -> int:
-        """How many global batches ``epoch`` has (planning it only if the batcher must)."""
-        counted = self.batcher.count(selection.epoch_length(self.strategy, epoch))
-        return counted if counted is not None else self.plan(epoch).num_batches
+    def count(self, epoch: int, feedback: Feedback = None) -> int:
+        """How many global batches ``epoch`` has (planning it only if the batcher must).
 
-    def plan(self, epoch: int) -> EpochPlan:
-        """The plan of ``epoch``: the strategy's order cut by the batcher, both checked."""
+        ``feedback`` is a feedback strategy's view and its version (see `plan`).
+        """
+        view = feedback[0] if feedback is not None else None
+        counted = self.batcher.count(selection.epoch_length(self.strategy, epoch, view))
+        return counted if counted is not None else self.plan(epoch, feedback).num_batches
+
+    def plan(self, epoch: int, feedback: Feedback = None) -> EpochPlan:
+        """The plan of ``epoch``: the strategy's order cut by the batcher, both checked.
+
+        Args:
+            epoch: the epoch.
+            feedback: for a feedback strategy, the view to plan from and its version (part of
+                the cache key); ``None`` otherwise.
+        """
+        key = (epoch, feedback[1] if feedback is not None else 0)
         with self._lock:
-            cached = self._cache.get(epoch)
+            cached = self._cache.get(key)
         if cached is not None:
             return cached
-        order = self.indices(epoch)
+        order = self.indices(epoch, feedback)
         batches = check_batches(
             self.batcher.batch(order, generator(self.seed, epoch, "batcher")),
             batcher=self.batcher,
@@ -202,10 +224,43 @@ class Planner:
             given=order.numel(),
             num_samples=self.num_samples,
         )
-        plan = EpochPlan(epoch, batches.order, batches.offsets)
-        if self.batcher.count(order.numel()) is None:
+        weights = None
+        if isinstance(self.strategy, FeedbackStrategy) and feedback is not None:
+            weights = _checked_weights(
+                self.strategy.loss_weights(epoch, feedback[0]),
+                self.strategy,
+                epoch,
+                self.num_samples,
+            )
+        plan = EpochPlan(epoch, batches.order, batches.offsets, weights)
+        if feedback is not None or self.batcher.count(order.numel()) is None:
             with self._lock:
-                self._cache[epoch] = plan
-                for old in sorted(self._cache)[:-2]:
+                self._cache[key] = plan
+                for old in list(self._cache)[:-2]:
                     del self._cache[old]
         return plan
+
+
+def _checked_weights(
+    weights: object, strategy: Strategy, epoch: int, num_samples: int
+) -> torch.Tensor | None:
+    """A feedback strategy's loss weights: ``None``, or finite positive float32, one per sample."""
+    if weights is None:
+        return None
+    problem = None
+    if not isinstance(weights, torch.Tensor):
+        problem = f"returned {type(weights).__name__}, not a torch.Tensor or None"
+    elif weights.shape != (num_samples,) or not weights.dtype.is_floating_point:
+        problem = (
+            f"returned a {weights.dtype} tensor of shape {tuple(weights.shape)}; it must be "
+            f"float, one weight per sample ({num_samples})"
+        )
+    elif not bool(torch.isfinite(weights).all()) or bool((weights < 0).any()):
+        problem = "returned a weight that is negative, infinite or NaN"
+    if problem is not None or not isinstance(weights, torch.Tensor):
+        msg = (
+            f"strategy {strategy.name!r} broke its contract in epoch {epoch}: loss_weights "
+            f"{problem}"
+        )
+        raise StrategyOutputError(msg, "loss_weights")
+    return weights.to(torch.float32)

@@ -71,6 +71,9 @@ ENTRY_POINT_GROUP = "samplekit"
 LOAD_PLUGINS_ENV = "SAMPLEKIT_LOAD_PLUGINS"
 DEFAULT_PLUGINS = (
     "samplekit.strategies.class_weighted",
+    "samplekit.strategies.hard_negatives",
+    "samplekit.strategies.importance",
+    "samplekit.strategies.infobatch",
     "samplekit.strategies.negative_subsampling",
     "samplekit.strategies.shuffle",
     "samplekit.strategies.stratified",
@@ -307,7 +310,8 @@ def isolated_plugin_manager(*, entrypoints: bool = False) -> Iterator[PluginMana
         >>> from samplekit.plugins import isolated_plugin_manager
         >>> with isolated_plugin_manager():
         ...     available_strategies()
-        ['class_weighted', 'negative_subsampling', 'shuffle', 'stratified']
+        ['class_weighted', 'hard_negatives', 'importance', 'infobatch', 'negative_subsampling', \
+'shuffle', 'stratified']
     """
     global _manager
     fresh = make_plugin_manager(entrypoints=entrypoints)
@@ -326,7 +330,7 @@ def available_strategies() -> list[str]:
     Examples:
         >>> from samplekit import available_strategies
         >>> available_strategies()[:3]
-        ['class_weighted', 'negative_subsampling', 'shuffle']
+        ['class_weighted', 'hard_negatives', 'importance']
     """
     return get_plugin_manager().strategies.names()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -16,16 +17,17 @@ from samplekit.errors import ConfigError, LabelsError
 from samplekit.inputs import as_int, quote
 from samplekit.labels import as_label_tensor
 from samplekit.lengths import as_length_tensor
+from samplekit.observing import EpochFeedback
 from samplekit.plan import EpochPlan, Planner
 from samplekit.prefetch import Prefetcher
 from samplekit.state import MAX_EPOCH, STATE_VERSION, check_state, digest, labels_digest
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping
+    from collections.abc import Callable, Iterator
     from typing import Self
 
     from samplekit.batcher import Batcher
-    from samplekit.strategy import EpochContext, Strategy
+    from samplekit.strategy import EpochContext, FeedbackView, Strategy
 
 __all__ = ["EpochBatchSampler"]
 
@@ -198,6 +200,7 @@ class EpochBatchSampler(Sampler[list[int]]):
         self._planner = Planner(
             self._strategy, self._batcher, seed=config.seed, num_samples=self._labels.numel()
         )
+        self._feedback = self._feedback_for(strategy_class)
         self._cursor = Cursor(self._world_size)
         self._fingerprint: dict[str, Any] = {
             "config": config.model_dump(mode="json"),
@@ -217,7 +220,65 @@ class EpochBatchSampler(Sampler[list[int]]):
                     "lengths": self._fingerprint.get("lengths", {"digest": 0})["digest"],
                 }
             )
-        self._prefetch = Prefetcher(self._planner.plan) if bool(prefetch) else None
+        # A feedback strategy's next epoch waits for the observations of this one: no prefetch.
+        use_prefetch = bool(prefetch) and self._feedback is None
+        self._prefetch = Prefetcher(self._planner.plan) if use_prefetch else None
+
+    def _feedback_for(self, strategy_class: type[Strategy]) -> EpochFeedback | None:
+        if not strategy_class.uses_feedback:
+            return None
+        exchange = distributed.in_default_group(self._rank, self._world_size)
+        if self._world_size > 1 and not exchange:
+            msg = (
+                f"strategy {strategy_class.name!r} plans from training feedback, which ranks "
+                f"exchange through torch.distributed, but world_size={self._world_size} is not "
+                f"this process's default process group; initialise torch.distributed and let "
+                f"the sampler take rank and world_size from it"
+            )
+            raise ConfigError(msg)
+        return EpochFeedback(int(self._labels.numel()), exchange=exchange and self._world_size > 1)
+
+    def _view(self, epoch: int) -> tuple[FeedbackView, int] | None:
+        return None if self._feedback is None else self._feedback.view_for(epoch)
+
+    def observe(self, indices: Any, scores: Any) -> None:
+        """Report one score per sample (say its loss) for a feedback strategy to plan from.
+
+        Call it from the training loop, as often as you like, with the indices of a batch (as
+        `samplekit.WithIndices` yields them: a tensor or a list) and a 1-D float tensor of
+        scores (any device; a detached copy is kept). O(batch). Epoch ``e`` is planned from
+        every observation made before ``e`` began; under ``torch.distributed`` the ranks'
+        observations are exchanged then, with one collective, so every rank plans the same
+        epoch.
+
+        Raises:
+            ConfigError: if the strategy does not use feedback, or for bad input (lengths that
+                differ, an index out of range, a NaN or infinite score, a 2-D tensor).
+        """
+        if self._feedback is None:
+            msg = (
+                f"observe: the {self._strategy.name!r} strategy does not plan from feedback, "
+                f"so observations would be lost; use a feedback strategy (infobatch, "
+                f"importance, hard_negatives) or drop the observe() call"
+            )
+            raise ConfigError(msg)
+        self._feedback.observe(indices, scores, epoch=self._cursor.epoch)
+
+    def loss_weights(self, indices: Any) -> torch.Tensor:
+        """Per-sample loss multipliers of the running epoch for ``indices`` (float32).
+
+        All ones unless a feedback strategy reweights the samples it keeps (``infobatch`` with
+        ``rescale``, ``importance``), so that ``(loss * sampler.loss_weights(idx)).mean()``
+        stays an unbiased estimate of the full-data loss. On the device of ``indices``.
+
+        Raises:
+            ConfigError: for indices that are not sample indices.
+        """
+        if self._feedback is not None:
+            epoch = self._cursor.epoch
+            weights = self._planner.plan(epoch, self._view(epoch)).weights
+            return self._feedback.loss_weights(indices, weights)
+        return _ones(indices, int(self._labels.numel()))
 
     @property
     def config(self) -> SamplerConfig:
@@ -324,7 +385,9 @@ class EpochBatchSampler(Sampler[list[int]]):
         plan is kept for its iteration.
         """
         return sharding.rank_batch_count(
-            self._planner.count(epoch), self._world_size, drop_last=self.drop_last
+            self._planner.count(epoch, self._view(epoch)),
+            self._world_size,
+            drop_last=self.drop_last,
         )
 
     def __len__(self) -> int:
@@ -332,7 +395,8 @@ class EpochBatchSampler(Sampler[list[int]]):
 
     def epoch_context(self, epoch: int) -> EpochContext:
         """The context the strategy gets to build epoch ``epoch`` (a fresh generator each call)."""
-        return self._planner.context(epoch)
+        view = self._view(epoch)
+        return self._planner.context(epoch, None if view is None else view[0])
 
     def epoch_indices(self, epoch: int) -> torch.Tensor:
         """All indices of epoch ``epoch`` in batch order, checked against the contracts.
@@ -345,17 +409,20 @@ class EpochBatchSampler(Sampler[list[int]]):
                 ``epoch_length(epoch)`` integer indices in ``[0, len(labels))``, or the batcher
                 broke its contract.
         """
-        return self._planner.plan(epoch).order
+        return self._plan(epoch).order
+
+    def _plan(self, epoch: int) -> EpochPlan:
+        return self._planner.plan(epoch, self._view(epoch))
 
     def epoch_batches(self, epoch: int, start: int = 0) -> Iterator[list[int]]:
         """This rank's batches of epoch ``epoch`` from its ``start``-th, without changing state."""
-        return self._batches(epoch, start, self._planner.plan)
+        return self._batches(epoch, start, self._plan)
 
     def _batches(
         self, epoch: int, start: int, plan_of: Callable[[int], EpochPlan]
     ) -> Iterator[list[int]]:
         ids = sharding.rank_batch_ids(
-            self._planner.count(epoch),
+            self._planner.count(epoch, self._view(epoch)),
             rank=self._rank,
             world_size=self._world_size,
             drop_last=self.drop_last,
@@ -367,6 +434,8 @@ class EpochBatchSampler(Sampler[list[int]]):
         # Runs from the first next(): the iteration that begins last owns the cursor (see
         # samplekit.cursor), and one that was superseded raises instead of moving it.
         token = self._cursor.begin(self.num_batches)
+        if self._feedback is not None:  # pins every observation so far, of all ranks (once)
+            self._feedback.begin(self._cursor.epoch)
         try:
             for batch in self._batches(
                 self._cursor.epoch, self._cursor.position, self._plan_for_iteration
@@ -378,7 +447,7 @@ class EpochBatchSampler(Sampler[list[int]]):
 
     def _plan_for_iteration(self, epoch: int) -> EpochPlan:
         if self._prefetch is None:
-            return self._planner.plan(epoch)
+            return self._plan(epoch)
         plan = self._prefetch.take(epoch)
         self._prefetch.start(epoch + 1)
         return plan
@@ -389,6 +458,12 @@ class EpochBatchSampler(Sampler[list[int]]):
         Holds the cursor (the epoch, and the global batches of it already handed out over all
         ranks: see `samplekit.cursor`), the world size, and fingerprints of the labels and
         configuration. Ranks advance in lockstep, so any rank's state resumes every rank.
+
+        A feedback strategy's checkpoint also holds its ``feedback``: the scores the running
+        epoch was planned from and every score observed since (two float32 and two int64
+        tensors, one entry per sample; save it with ``torch.save``). Under
+        ``torch.distributed`` it first exchanges the ranks' latest observations, a collective:
+        call ``state_dict()`` on every rank, as with ``torch.distributed.checkpoint``.
 
         Examples:
             >>> from samplekit import EpochBatchSampler
@@ -407,6 +482,7 @@ class EpochBatchSampler(Sampler[list[int]]):
             "cursor": self._cursor.state_dict(),
             "world_size": self._world_size,
             **self._fingerprint,
+            **({} if self._feedback is None else {"feedback": self._feedback.state_dict()}),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -419,6 +495,15 @@ class EpochBatchSampler(Sampler[list[int]]):
                 (naming what differs), or is malformed.
         """
         expected = {**self._fingerprint, "world_size": self._world_size}
+        if self._feedback is not None:
+            if not isinstance(state, Mapping) or "feedback" not in state:
+                msg = (
+                    f"state: the {self._strategy.name!r} strategy plans from feedback, but the "
+                    f"checkpoint holds none; pass the state_dict() of a sampler with this strategy"
+                )
+                raise ConfigError(msg)
+            self._feedback.load_state_dict(state["feedback"])
+            state = {key: value for key, value in state.items() if key != "feedback"}
         self._cursor.load(*check_state(state, expected, self.num_batches))
 
     def __getstate__(self) -> dict[str, Any]:
@@ -482,3 +567,12 @@ def _check_batch_size(strategy: Strategy, batcher: Batcher, config: SamplerConfi
             f"strategy a nominal batch size of {batcher.nominal_batch_size}; see its options)"
         )
         raise ConfigError(msg) from None
+
+
+def _ones(indices: Any, num_samples: int) -> torch.Tensor:
+    """Ones for ``indices`` (checked to be sample indices), on their device."""
+    from samplekit.feedback import check_indices
+
+    index = check_indices(indices, num_samples, "loss_weights")
+    device = indices.device if isinstance(indices, torch.Tensor) else torch.device("cpu")
+    return torch.ones(index.numel(), dtype=torch.float32, device=device)

@@ -22,9 +22,10 @@ import torch
 
 from samplekit.errors import StrategyOutputError
 from samplekit.inputs import as_int, quote
+from samplekit.strategy import FeedbackStrategy
 
 if TYPE_CHECKING:
-    from samplekit.strategy import EpochContext, Strategy
+    from samplekit.strategy import EpochContext, FeedbackView, Strategy
 
 __all__ = ["INDEX_DTYPES", "check_indices", "epoch_length", "select"]
 
@@ -46,14 +47,19 @@ def _broke(strategy: Strategy, epoch: int, problem: str, rule: str) -> StrategyO
     return StrategyOutputError(msg, rule)
 
 
-def epoch_length(strategy: Strategy, epoch: int) -> int:
+def epoch_length(strategy: Strategy, epoch: int, feedback: FeedbackView | None = None) -> int:
     """``strategy.epoch_length(epoch)``, checked to be an integer in ``[0, 2**62]``.
+
+    A feedback strategy is asked ``epoch_length(epoch, feedback)``.
 
     Raises:
         StrategyOutputError: for a negative number, a float, a bool, a string or anything else
             that is not an integer count of indices.
     """
-    length = strategy.epoch_length(epoch)
+    if isinstance(strategy, FeedbackStrategy):
+        length = strategy.epoch_length(epoch, feedback)
+    else:
+        length = strategy.epoch_length(epoch)
     value = as_int(length)
     if value is None or not 0 <= value <= _MAX_LENGTH:
         problem = (
@@ -111,7 +117,7 @@ def select(strategy: Strategy, ctx: EpochContext, *, num_samples: int) -> torch.
     Raises:
         StrategyOutputError: if ``epoch_length`` or ``sample`` break the contract.
     """
-    expected = epoch_length(strategy, ctx.epoch)
+    expected = epoch_length(strategy, ctx.epoch, ctx.feedback)
     return check_indices(
         strategy.sample(ctx),
         strategy=strategy,

@@ -33,7 +33,15 @@ if TYPE_CHECKING:
     from samplekit.hookspecs import Register
     from samplekit.plugins import PluginManager
 
-BUILT_INS = ["class_weighted", "negative_subsampling", "shuffle", "stratified"]
+BUILT_INS = [
+    "class_weighted",
+    "hard_negatives",
+    "importance",
+    "infobatch",
+    "negative_subsampling",
+    "shuffle",
+    "stratified",
+]
 
 
 @pytest.fixture(autouse=True)

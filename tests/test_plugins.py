@@ -29,7 +29,15 @@ from samplekit import (
 from samplekit.hookspecs import Register
 from samplekit.plugins import PluginManager, isolated_plugin_manager, make_plugin_manager
 
-BUILTINS = {"class_weighted", "negative_subsampling", "shuffle", "stratified"}
+BUILTINS = {
+    "class_weighted",
+    "hard_negatives",
+    "importance",
+    "infobatch",
+    "negative_subsampling",
+    "shuffle",
+    "stratified",
+}
 
 
 class FirstHalf(samplekit.Strategy):

@@ -59,7 +59,8 @@ def test_unknown_name_lists_what_exists_and_the_closest(pm: PluginManager) -> No
     with pytest.raises(UnknownStrategyError) as info:
         pm.strategies.get("stratifid")
     message = str(info.value)
-    assert "available: class_weighted, negative_subsampling, shuffle, stratified" in message
+    listed = "class_weighted, hard_negatives, importance, infobatch, negative_subsampling, shuffle"
+    assert f"available: {listed}, stratified" in message
     assert "did you mean 'stratified'?" in message
     assert isinstance(info.value, ValueError)
 
