@@ -2,7 +2,9 @@
 
 `composition` and `epoch_tallies` count each batch's samples per class; with per-sample
 lengths, `batching` measures each epoch's batches: their sizes, padding and budget (see
-`EpochBatching`).
+`EpochBatching`). For a feedback strategy, `feedback_tallies` runs the epochs as a training
+loop would, reporting the scores of a `samplekit.scoremodel.ScoreModel` after each batch, and
+tallies them with how many samples each epoch held (see `EpochScores`).
 
 Examples:
     >>> from samplekit import EpochBatchSampler
@@ -24,23 +26,27 @@ import torch
 from samplekit.labels import class_counts
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
     from samplekit.sampler import EpochBatchSampler
+    from samplekit.scoremodel import ScoreModel
 
 __all__ = [
     "BatchShapes",
     "EpochBatching",
     "EpochComposition",
+    "EpochScores",
     "batch_class_counts",
     "batch_shapes",
     "batching",
     "composition",
     "epoch_tallies",
+    "feedback_tallies",
     "format_batching",
     "format_composition",
     "format_label_counts",
     "format_length_counts",
+    "format_scores",
     "leaves_samples_out",
     "summarise_batching",
 ]
@@ -144,7 +150,9 @@ class _Tally:
             self.klass[at : at + _CHUNK] = torch.searchsorted(self.classes, block).to(dtype)
         self.seen = torch.zeros(labels.numel(), dtype=torch.bool)
 
-    def epoch(self, epoch: int, *, keep_counts: bool) -> tuple[EpochComposition, torch.Tensor]:
+    def epoch(
+        self, epoch: int, *, keep_counts: bool, source: Iterable[list[int]] | None = None
+    ) -> tuple[EpochComposition, torch.Tensor]:
         n_classes = len(self.keys)
         size = self.sampler.batch_size
         total = torch.zeros(n_classes, dtype=torch.int64)
@@ -176,7 +184,7 @@ class _Tally:
                 parts.append(counts)
             chunk.clear()
 
-        for batch in self.sampler.epoch_batches(epoch):
+        for batch in self.sampler.epoch_batches(epoch) if source is None else source:
             chunk.append(batch)
             batches += 1
             held += len(batch) + n_classes
@@ -203,6 +211,137 @@ class _Tally:
         )
         counts = torch.cat(parts) if parts else torch.zeros((0, n_classes), dtype=torch.int64)
         return row, counts
+
+
+# --- feedback strategies: epochs run with a synthetic score model ------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class EpochScores:
+    """How big one epoch of a feedback strategy was, and what training reported in it.
+
+    Attributes:
+        epoch: the epoch.
+        samples: the samples in its batches (repeats counted).
+        num_samples: the samples of the dataset, for the share ``samples / num_samples``.
+        weight_min: the lowest loss weight (``sampler.loss_weights``) of a sample in it.
+        weight_max: the highest loss weight of a sample in it.
+        score_mean: the mean of the scores observed in it (``None`` for an epoch without
+            samples).
+    """
+
+    epoch: int
+    samples: int
+    num_samples: int
+    weight_min: float
+    weight_max: float
+    score_mean: float | None
+
+
+def feedback_tallies(
+    sampler: EpochBatchSampler, epochs: int, model: ScoreModel, *, keep_counts: bool = True
+) -> Iterator[tuple[EpochComposition, torch.Tensor, EpochScores]]:
+    """Run epochs ``0 .. epochs - 1`` of a feedback strategy as a training loop, one at a time.
+
+    Each epoch is iterated as training iterates it (``sampler.set_epoch(e)``, then ``for batch
+    in sampler``); after each batch its loss weights are read and ``model.scores(batch)`` is
+    reported with ``sampler.observe``, so every epoch is planned from the scores of the epochs
+    before it. Yields each epoch's `EpochComposition`, its per-batch class counts (as in
+    `epoch_tallies`; empty unless ``keep_counts``) and its `EpochScores`. This moves
+    ``sampler.epoch`` and fills the sampler's feedback: use a fresh sampler.
+
+    Raises:
+        ConfigError: if the sampler's strategy does not plan from feedback.
+
+    Examples:
+        >>> from samplekit import EpochBatchSampler
+        >>> from samplekit.report import feedback_tallies
+        >>> from samplekit.scoremodel import ScoreModel
+        >>> sampler = EpochBatchSampler([0] * 100, "infobatch", batch_size=10, epochs=3,
+        ...                             anneal=0.4)  # the last round(0.4 * 3) = 1 epoch anneals
+        >>> model = ScoreModel(100, seed=0)
+        >>> [scores.samples for _, _, scores in feedback_tallies(sampler, 3, model)]
+        [100, 68, 100]
+    """
+    from samplekit.errors import ConfigError
+
+    if not sampler.strategy.uses_feedback:
+        msg = (
+            f"feedback_tallies: the {sampler.strategy.name!r} strategy does not plan from "
+            f"feedback; tally it with epoch_tallies"
+        )
+        raise ConfigError(msg)
+    tally = _Tally(sampler)
+    num_samples = int(sampler.labels.numel())
+    for epoch in range(epochs):
+        observed = _Observed()
+        row, counts = tally.epoch(
+            epoch, keep_counts=keep_counts, source=_trained(sampler, epoch, model, observed)
+        )
+        yield row, counts, observed.summary(epoch, num_samples)
+
+
+class _Observed:
+    """What the training loop of `feedback_tallies` saw in one epoch."""
+
+    def __init__(self) -> None:
+        self.samples = 0
+        self.score_sum = 0.0
+        self.weight_min = float("inf")
+        self.weight_max = float("-inf")
+
+    def add(self, scores: torch.Tensor, weights: torch.Tensor) -> None:
+        self.samples += scores.numel()
+        self.score_sum += float(scores.sum(dtype=torch.float64))
+        if weights.numel():
+            self.weight_min = min(self.weight_min, float(weights.min()))
+            self.weight_max = max(self.weight_max, float(weights.max()))
+
+    def summary(self, epoch: int, num_samples: int) -> EpochScores:
+        empty = self.samples == 0
+        return EpochScores(
+            epoch=epoch,
+            samples=self.samples,
+            num_samples=num_samples,
+            weight_min=1.0 if empty else self.weight_min,
+            weight_max=1.0 if empty else self.weight_max,
+            score_mean=None if empty else self.score_sum / self.samples,
+        )
+
+
+def _trained(
+    sampler: EpochBatchSampler, epoch: int, model: ScoreModel, observed: _Observed
+) -> Iterator[list[int]]:
+    """Epoch ``epoch``'s batches; after each, its weights are read and its scores observed."""
+    sampler.set_epoch(epoch)
+    for batch in sampler:
+        yield batch
+        index = torch.tensor(batch, dtype=torch.int64)
+        weights = sampler.loss_weights(index)
+        scores = model.scores(index)
+        sampler.observe(index, scores)
+        observed.add(scores, weights)
+
+
+def format_scores(rows: list[EpochScores]) -> str:
+    """A plain-text table of the `EpochScores` of `feedback_tallies`, one line per epoch.
+
+    Examples:
+        >>> from samplekit.report import EpochScores, format_scores
+        >>> print(format_scores([EpochScores(0, 80, 100, 1.0, 2.0, 0.4567)]))
+          epoch 0: 80 samples (80.0% of 100) | loss weights 1-2 | mean score 0.457
+    """
+    width = max((len(str(row.samples)) for row in rows), default=1)
+    lines = []
+    for row in rows:
+        share = row.samples / row.num_samples
+        mean = "-" if row.score_mean is None else f"{row.score_mean:.3g}"
+        lines.append(
+            f"  epoch {row.epoch}: {row.samples:>{width}} samples ({share:.1%} of "
+            f"{row.num_samples}) | loss weights {row.weight_min:.3g}-{row.weight_max:.3g} | "
+            f"mean score {mean}"
+        )
+    return "\n".join(lines)
 
 
 def format_composition(rows: list[EpochComposition], *, seen: bool = False) -> str:
