@@ -19,6 +19,10 @@ The figure has one or two panels:
   `HIGHLIGHTED_CLASSES` least seen at the last epoch are drawn in colour and named in the
   legend.
 
+For a feedback strategy, `feedback_figure` (``preview --plot`` of ``infobatch``, ``importance``
+or ``hard_negatives``) adds a panel between the two: the samples of each epoch, with the
+dataset's size dashed.
+
 With per-sample lengths, `batching_figure` (``preview --lengths ... --plot``) draws how the
 batcher shapes the batches instead, in two panels over every batch of all epochs: the samples
 in each batch (top), and each batch's longest and mean length (bottom: the gap between them is
@@ -53,7 +57,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from samplekit.report import BatchShapes, EpochBatching, EpochComposition
+    from samplekit.report import BatchShapes, EpochBatching, EpochComposition, EpochScores
     from samplekit.sampler import EpochBatchSampler
 
 __all__ = [
@@ -63,6 +67,7 @@ __all__ = [
     "batching_figure",
     "check_plot_path",
     "composition_figure",
+    "feedback_figure",
     "plot_batching",
     "plot_composition",
 ]
@@ -197,6 +202,57 @@ def composition_figure(
         >>> len(fig.axes)                  # batches only: stratified sees every sample
         1
     """
+    return _composition(tallies, None, title)
+
+
+def feedback_figure(
+    tallies: Sequence[tuple[EpochComposition, torch.Tensor]],
+    scores: Sequence[EpochScores],
+    *,
+    title: str | None = None,
+) -> Figure:
+    """The figure of a feedback strategy's epochs: `composition_figure` and each epoch's size.
+
+    Between the batches (top) and, if the strategy leaves samples out, the share seen so far
+    (bottom), a panel shows the samples of each epoch, with the dataset's size dashed: how a
+    strategy such as ``infobatch`` shrinks its epochs as samples become well-learned, and
+    grows them back when annealing.
+
+    Args:
+        tallies: ``(row, batch counts)`` of consecutive epochs, as
+            `samplekit.report.feedback_tallies` yields them.
+        scores: the `samplekit.report.EpochScores` of the same epochs.
+        title: the figure's title, if any.
+
+    Raises:
+        ModuleNotFoundError: if matplotlib is not installed.
+        ConfigError: if ``tallies`` is empty or ``scores`` is not of the same epochs.
+
+    Examples:
+        >>> from samplekit import EpochBatchSampler
+        >>> from samplekit.plot import feedback_figure
+        >>> from samplekit.report import feedback_tallies
+        >>> from samplekit.scoremodel import ScoreModel
+        >>> sampler = EpochBatchSampler([0] * 80 + [1] * 20, "infobatch", batch_size=10,
+        ...                             epochs=4)
+        >>> run = list(feedback_tallies(sampler, 4, ScoreModel(100, seed=0)))
+        >>> fig = feedback_figure([(row, counts) for row, counts, _ in run],
+        ...                       [scores for _, _, scores in run])
+        >>> [ax.get_ylabel() for ax in fig.axes]
+        ['samples in the batch', 'samples in the epoch']
+    """
+    if [row.epoch for row, _ in tallies] != [row.epoch for row in scores]:
+        msg = "expected the scores of the same epochs as the tallies, in the same order"
+        raise ConfigError(msg)
+    return _composition(tallies, scores, title)
+
+
+def _composition(
+    tallies: Sequence[tuple[EpochComposition, torch.Tensor]],
+    scores: Sequence[EpochScores] | None,
+    title: str | None,
+) -> Figure:
+    """`composition_figure`, with the panel of each epoch's samples when ``scores`` are given."""
     try:
         from matplotlib.figure import Figure
     except ImportError as exc:
@@ -215,11 +271,12 @@ def composition_figure(
     stacked = few_classes and 0 < len(counts) <= MAX_STACKED_BATCHES
     seen = leaves_samples_out(rows)
     top_height = 3.6 if few_classes else min(7.0, 2.0 + 0.12 * len(classes))
-    figure = Figure(figsize=(_WIDTH, top_height + (2.6 if seen else 0.0)), layout="constrained")
-    if seen:
-        top, bottom = figure.subplots(2, 1, height_ratios=[top_height, 2.6])
-    else:
-        top = figure.subplots()
+    heights = [top_height, *([2.2] if scores is not None else []), *([2.6] if seen else [])]
+    figure = Figure(figsize=(_WIDTH, sum(heights)), layout="constrained")
+    panels = list(figure.subplots(len(heights), 1, height_ratios=heights, squeeze=False)[:, 0])
+    top = panels.pop(0)
+    sizes = panels.pop(0) if scores is not None else None
+    bottom = panels.pop(0) if seen else None
     colours = _class_colours(len(classes)) if few_classes else []
     top.set_xlabel("batch (all epochs in order)")
     if not len(counts):  # e.g. drop_last with fewer samples than a batch
@@ -235,7 +292,9 @@ def composition_figure(
         _mark_epochs(
             top, [(row.epoch, len(c)) for row, c in tallies], colour="black" if stacked else "white"
         )
-    if seen:
+    if sizes is not None and scores is not None:
+        _draw_epoch_sizes(sizes, scores)
+    if bottom is not None:
         _draw_seen(bottom, rows, classes, colours, legend=not stacked)
     if title:
         figure.suptitle(title)
@@ -436,6 +495,24 @@ def _mark_epochs(
             va="bottom",
             fontsize="small",
         )
+
+
+def _draw_epoch_sizes(ax: Axes, scores: Sequence[EpochScores]) -> None:
+    """Middle panel of `feedback_figure`: the samples of each epoch, the dataset's size dashed."""
+    from matplotlib.ticker import MaxNLocator
+
+    epochs = [row.epoch for row in scores]
+    samples = [row.samples for row in scores]
+    total = scores[0].num_samples
+    ax.bar(epochs, samples, width=0.6, color="tab:blue", label="samples in the epoch")
+    ax.axhline(total, color="black", linestyle="--", linewidth=1.0, label=f"dataset ({total})")
+    ax.set_ylim(0, max(total, *samples) * 1.08)
+    ax.set_xlim(min(epochs) - 0.5, max(epochs) + 0.5)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("samples in the epoch")
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), borderaxespad=0.0)
 
 
 def _draw_seen(
