@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from samplekit.config import BatcherConfig, StrategyConfig
     from samplekit.describe import BatcherDict, StrategyDict
-    from samplekit.report import BatchShapes, EpochBatching, EpochComposition
+    from samplekit.report import BatchShapes, EpochBatching, EpochComposition, EpochScores
     from samplekit.sampler import EpochBatchSampler
 
 __all__ = ["main", "parse_option_value"]
@@ -322,6 +322,18 @@ def _parse_assignments(
 )
 @click.option("--drop-last", is_flag=True, help="Drop each epoch's last, smaller batch.")
 @click.option(
+    "--scores",
+    "scores_model",
+    metavar="MODEL",
+    help=(
+        "For a feedback strategy (infobatch, importance, hard_negatives) only: the synthetic "
+        "scores reported after each batch with sampler.observe, standing in for per-sample "
+        "losses. Sample i has a difficulty d_i, exponential with mean 1, seeded by --seed; "
+        "seen for the (c+1)-th time it scores d_i * 0.8**c with 'decaying' (the default: "
+        "what is seen gets learned) and d_i with 'constant' (nothing is learned)."
+    ),
+)
+@click.option(
     "--plot",
     type=click.Path(path_type=pathlib.Path),
     metavar="FILE",
@@ -343,6 +355,7 @@ def preview(
     seed: int,
     options: dict[str, Any],
     drop_last: bool,
+    scores_model: str | None,
     plot: pathlib.Path | None,
 ) -> None:
     """Run a strategy on the labels in LABELS_FILE and print what each epoch holds.
@@ -356,6 +369,12 @@ def preview(
     With --lengths FILE it also prints how the batcher (--batcher) shapes each epoch: padding
     efficiency, samples per batch, padded tokens per batch and any budget. A strategy that
     needs no labels (shuffle) runs on the lengths alone, without LABELS_FILE.
+
+    A feedback strategy (infobatch, importance, hard_negatives) plans each epoch from the
+    scores observed before it: preview runs the epochs as a training loop, reporting the
+    --scores model's score of each sample after each batch, and also prints each epoch's
+    samples, loss weights and mean score (--plot adds the samples per epoch). It runs on
+    labels alone, without --lengths.
     """
     from samplekit.config import BatcherConfig, StrategyConfig
     from samplekit.errors import (
@@ -369,12 +388,15 @@ def preview(
         batching,
         composition,
         epoch_tallies,
+        feedback_tallies,
         format_batching,
         format_composition,
         format_label_counts,
         format_length_counts,
+        format_scores,
         leaves_samples_out,
     )
+    from samplekit.scoremodel import ScoreModel
 
     if not 1 <= epochs <= 10_000:
         msg = f"expected 1 to 10,000 epochs, but got {epochs}"
@@ -392,6 +414,7 @@ def preview(
         raise InputError(str(exc), param="'--strategy'") from None
     except ConfigError as exc:
         raise InputError(str(exc), param="'--option'") from None
+    model_name = _check_scores(config, scores_model, lengths_file)
     if "name" in batcher_options:
         msg = "name=... is not a batcher option; choose the batcher with --batcher NAME"
         raise InputError(msg, param="'--batcher-option'")
@@ -426,10 +449,20 @@ def preview(
         sampler, notes = _sampler(
             labels, config, batcher, lengths, batch_size, seed=seed, drop_last=drop_last
         )
+        first_batches = len(sampler)  # before a feedback strategy's epochs move the sampler
         tallies: list[tuple[EpochComposition, torch.Tensor]] = []
         rows: list[EpochComposition] = []
         shapes: list[tuple[EpochBatching, BatchShapes]] = []
-        if labels is not None:
+        scored: list[EpochScores] = []
+        if labels is not None and model_name is not None:
+            model = ScoreModel(labels.numel(), seed=seed, model=model_name)
+            for row, counts, epoch_scores in feedback_tallies(
+                sampler, epochs, model, keep_counts=plot is not None
+            ):
+                tallies.append((row, counts))
+                rows.append(row)
+                scored.append(epoch_scores)
+        elif labels is not None:
             if plot is None or lengths is not None:
                 rows = composition(sampler, epochs)
             else:  # one run of the epochs for both the table and the picture
@@ -440,15 +473,17 @@ def preview(
     except SampleKitError as exc:  # the strategy cannot work with these labels or settings
         raise InputError(str(exc)) from None
     described = _describe(config, options, batch_size, batcher, batcher_options, seed, drop_last)
+    if model_name is not None:
+        described += f", scores={model_name}"
     if plot is not None:  # saved before any output, so that a failed write is the only line
-        _save_plot(tallies, shapes, plot, plot_format, title=described)
+        _save_plot(tallies, shapes, scored, plot, plot_format, title=described)
     if labels is not None:
         click.echo(f"labels: {labels_file}: {format_label_counts(labels)}")
     if lengths is not None:
         click.echo(f"lengths: {lengths_file}: {format_length_counts(lengths)}")
     for note in notes:
         click.echo(f"warning: {note}")
-    click.echo(f"{described}: {len(sampler)} batches in epoch 0")
+    click.echo(f"{described}: {first_batches} batches in epoch 0")
     if labels is not None:
         seen = leaves_samples_out(rows)
         click.echo(
@@ -456,6 +491,13 @@ def preview(
             + ("; seen = share of each class drawn at least once so far" if seen else "")
         )
         click.echo(format_composition(rows, seen=seen))
+    if scored:
+        click.echo(
+            f"per epoch, training with --scores {model_name}: samples = the samples in its "
+            f"batches (share of the dataset); loss weights = lowest-highest of "
+            f"sampler.loss_weights; mean score = mean of the scores observed in it"
+        )
+        click.echo(format_scores(scored))
     if lengths is not None:
         measured = [row for row, _ in shapes]
         click.echo(
@@ -507,6 +549,34 @@ def _sampler(
     return sampler, [_one_line(str(warning.message)) for warning in caught]
 
 
+def _check_scores(
+    config: StrategyConfig, scores_model: str | None, lengths_file: pathlib.Path | None
+) -> str | None:
+    """The score model a feedback strategy runs with (``None`` for other strategies)."""
+    from samplekit.scoremodel import DEFAULT_MODEL, MODELS
+
+    if not config.strategy_class.uses_feedback:
+        if scores_model is not None:
+            msg = (
+                f"the {config.name!r} strategy does not plan from feedback, so it takes no "
+                f"scores; leave out --scores, or preview a feedback strategy (infobatch, "
+                f"importance, hard_negatives)"
+            )
+            raise InputError(msg, param="'--scores'")
+        return None
+    if scores_model is not None and scores_model not in MODELS:
+        choices = ", ".join(repr(name) for name in MODELS)
+        msg = f"unknown score model {scores_model!r}; choose one of {choices}"
+        raise InputError(msg, param="'--scores'")
+    if lengths_file is not None:
+        msg = (
+            f"the {config.name!r} strategy plans from feedback, which preview runs on labels "
+            f"alone; leave out --lengths (and --batcher options that need lengths)"
+        )
+        raise InputError(msg, param="'--lengths'")
+    return scores_model or DEFAULT_MODEL
+
+
 def _describe(
     config: StrategyConfig,
     options: dict[str, Any],
@@ -553,20 +623,25 @@ def _check_plot_path(path: pathlib.Path) -> str:
 def _save_plot(
     tallies: list[tuple[EpochComposition, torch.Tensor]],
     shapes: list[tuple[EpochBatching, BatchShapes]],
+    scored: list[EpochScores],
     path: pathlib.Path,
     fmt: str | None,
     *,
     title: str,
 ) -> None:
-    """Draw the batches' shapes when there are lengths, else their class composition."""
-    from samplekit.plot import batching_figure, composition_figure
+    """Draw the batches' shapes when there are lengths, else their class composition.
+
+    For a feedback strategy, the composition with the samples of each epoch.
+    """
+    from samplekit.plot import batching_figure, composition_figure, feedback_figure
 
     try:
-        figure = (
-            batching_figure(shapes, title=title)
-            if shapes
-            else composition_figure(tallies, title=title)
-        )
+        if shapes:
+            figure = batching_figure(shapes, title=title)
+        elif scored:
+            figure = feedback_figure(tallies, scored, title=title)
+        else:
+            figure = composition_figure(tallies, title=title)
         figure.savefig(path, format=fmt)
     except (OSError, RuntimeError) as exc:  # RuntimeError: e.g. .pgf without a LaTeX install
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
