@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     )
     from samplekit.feedback import WithIndices
     from samplekit.hookspecs import hookimpl
+    from samplekit.loaders import batch_sampler_state
     from samplekit.plugins import (
         available_batchers,
         available_strategies,
@@ -78,6 +79,7 @@ __all__ = [
     "WithIndices",
     "available_batchers",
     "available_strategies",
+    "batch_sampler_state",
     "batcher_info",
     "get_batcher",
     "get_plugin_manager",
@@ -100,6 +102,7 @@ _LAZY = {
     "WithIndices": "samplekit.feedback",
     "available_batchers": "samplekit.plugins",
     "batcher_info": "samplekit.plugins",
+    "batch_sampler_state": "samplekit.loaders",
     "get_batcher": "samplekit.plugins",
     "StrategyConfig": "samplekit.config",
     "ConfigError": _ERRORS,

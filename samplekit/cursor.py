@@ -1,8 +1,10 @@
 """The cursor: which epoch the sampler is in, how far, and which iteration may move it.
 
-The cursor holds ``(epoch, position)``: the epoch of the running (or last) iteration and how
-many of this rank's batches of it were handed out. Ranks move in lockstep, so its checkpoint
-counts global batches (``position * world_size``, every rank's share), the same on every rank.
+The cursor holds ``(epoch, start, position)``: the epoch of the running (or last) iteration,
+the global batch its iteration started from (0, unless a checkpoint of another world size was
+loaded: an elastic resume), and how many of this rank's batches of it were handed out. Ranks
+move in lockstep, so its checkpoint counts global batches (``start + position * world_size``,
+every rank's share), the same on every rank.
 One iteration at a time owns it: `begin` starts a new one (superseding any other), `step`
 counts a batch for its owner only, and `set_epoch` or `load` supersede the running one. The
 rules, in one place:
@@ -49,6 +51,7 @@ class Cursor:
     def __init__(self, world_size: int = 1) -> None:
         self.world_size = world_size
         self.epoch = 0
+        self.start = 0  # the global batch this epoch's iteration starts from (elastic resume)
         self.position = 0  # this rank's batches of `epoch` handed out (or to skip on resume)
         self._pinned = False  # set_epoch chose the epoch of the next iteration
         self._resumed = False  # the position comes from load(), no iteration since
@@ -63,7 +66,10 @@ class Cursor:
 
     def begin(self, num_batches: Callable[[int], int]) -> object:
         """Start an iteration at `upcoming`; return its token (it supersedes any other)."""
-        self.epoch, self.position = self.upcoming(num_batches)
+        epoch, self.position = self.upcoming(num_batches)
+        if epoch != self.epoch:
+            self.start = 0
+        self.epoch = epoch
         self._pinned = self._resumed = False
         self._owner = token = object()
         return token
@@ -93,22 +99,26 @@ class Cursor:
         if self._owner is not None and epoch == self.epoch:
             return  # the alive iteration already is this epoch
         if not (self._resumed and epoch == self.epoch):
-            self.position, self._resumed = 0, False
+            self.start, self.position, self._resumed = 0, 0, False
         self.epoch, self._pinned, self._owner = epoch, True, None
 
     def state_dict(self) -> dict[str, int]:
-        """The epoch and its global batches handed out: ``position * world_size``."""
-        return {"epoch": self.epoch, "global_batches": self.position * self.world_size}
+        """The epoch and its global batches handed out: ``start + position * world_size``."""
+        return {
+            "epoch": self.epoch,
+            "global_batches": self.start + self.position * self.world_size,
+        }
 
-    def load(self, epoch: int, position: int) -> None:
-        """Continue from a checkpoint's ``(epoch, position)``.
+    def load(self, epoch: int, position: int, start: int = 0) -> None:
+        """Continue from a checkpoint's ``(epoch, position)``, from global batch ``start``.
 
         A `set_epoch` made before loading still holds when it named the loaded epoch
         (``StatefulDataLoader`` loads the sampler's state when its iterator starts, after the
         loop's ``set_epoch``).
         """
         self._pinned = self._pinned and epoch == self.epoch
-        self.epoch, self.position, self._resumed, self._owner = epoch, position, True, None
+        self.epoch, self.start, self.position = epoch, start, position
+        self._resumed, self._owner = True, None
 
     def release(self) -> None:
         """Forget the running iteration (a copy of the sampler does not continue it)."""

@@ -380,6 +380,9 @@ class EpochBatchSampler(Sampler[list[int]]):
     def num_batches(self, epoch: int) -> int:
         """How many batches this rank yields in epoch ``epoch``.
 
+        After a checkpoint of another world size was loaded mid-epoch, the loaded epoch counts
+        the batches left (its iteration starts where the checkpoint stopped).
+
         Computed without sampling when the batcher counts batches from the epoch's length (the
         ``fixed`` and ``length_grouped`` batchers); otherwise the epoch is planned once and the
         plan is kept for its iteration.
@@ -388,7 +391,12 @@ class EpochBatchSampler(Sampler[list[int]]):
             self._planner.count(epoch, self._view(epoch)),
             self._world_size,
             drop_last=self.drop_last,
+            start=self._start(epoch),
         )
+
+    def _start(self, epoch: int) -> int:
+        """The global batch ``epoch``'s iteration starts from (0 unless elastically resumed)."""
+        return self._cursor.start if epoch == self._cursor.epoch else 0
 
     def __len__(self) -> int:
         return self.num_batches(self._cursor.epoch)
@@ -426,6 +434,7 @@ class EpochBatchSampler(Sampler[list[int]]):
             rank=self._rank,
             world_size=self._world_size,
             drop_last=self.drop_last,
+            start=self._start(epoch),
         )[start:]
         if ids:
             yield from plan_of(epoch).batches(ids)
@@ -488,23 +497,43 @@ class EpochBatchSampler(Sampler[list[int]]):
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Resume from `state_dict`: the next iteration yields what that epoch had left.
 
-        Checkpoints of samplekit 0.1 (version 1) load as well.
+        The checkpoint may come from any world size (elastic resume): it counts the global
+        batches handed out, so the ranks here continue the same global batch sequence, every
+        remaining batch once over all ranks, each rank the same number (padded or dropped as
+        ``drop_last`` says). Checkpoints of earlier samplekit versions (1, 2) load as well.
 
         Raises:
-            ConfigError: if the state comes from other labels, configuration or world size
+            ConfigError: if the state comes from other labels, lengths or configuration
                 (naming what differs), or is malformed.
         """
-        expected = {**self._fingerprint, "world_size": self._world_size}
-        if self._feedback is not None:
+        expected = self._fingerprint
+        feedback = self._feedback
+        if feedback is not None:
             if not isinstance(state, Mapping) or "feedback" not in state:
                 msg = (
                     f"state: the {self._strategy.name!r} strategy plans from feedback, but the "
                     f"checkpoint holds none; pass the state_dict() of a sampler with this strategy"
                 )
                 raise ConfigError(msg)
-            self._feedback.load_state_dict(state["feedback"])
+            feedback = EpochFeedback(int(self._labels.numel()), exchange=feedback.exchange)
+            feedback.load_state_dict(state["feedback"])  # used only if the whole state is valid
             state = {key: value for key, value in state.items() if key != "feedback"}
-        self._cursor.load(*check_state(state, expected, self.num_batches))
+
+        def global_batches(epoch: int) -> int:
+            view = None if feedback is None else feedback.view_for(epoch)
+            return self._planner.count(epoch, view)
+
+        epoch, handed = check_state(state, expected, global_batches, drop_last=self.drop_last)
+        self._feedback = feedback
+        world = self._world_size
+        total = global_batches(epoch)
+        if handed >= total:  # the epoch was handed out whole: the next iteration goes on
+            done = sharding.rank_batch_count(total, world, drop_last=self.drop_last)
+            self._cursor.load(epoch, done)
+        elif handed % world == 0:  # a step boundary of this world size
+            self._cursor.load(epoch, handed // world)
+        else:  # elastic: this epoch's iteration starts at global batch `handed`
+            self._cursor.load(epoch, 0, start=handed)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()

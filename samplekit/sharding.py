@@ -9,6 +9,11 @@ yield the same number of batches:
 - ``drop_last=True``: the smaller last batch and then the batches beyond the last multiple of
   ``world_size`` are dropped.
 
+After an elastic resume (a checkpoint of one world size loaded with another, see
+`samplekit.cursor`), an epoch's iteration starts at global batch ``start``: rank ``r`` yields
+``start + r``, ``start + r + world_size``, ... and the same padding or dropping rule applies to
+the rest of the epoch, so every remaining global batch is yielded once and ranks stay equal.
+
 Both functions are pure: they depend on the numbers they are given and nothing else.
 
 Examples:
@@ -21,6 +26,8 @@ Examples:
     [1, 3]
     >>> rank_batch_ids(5, rank=0, world_size=1, drop_last=False)   # one rank: a range
     range(0, 5)
+    >>> rank_batch_ids(5, rank=1, world_size=2, drop_last=False, start=2)  # resumed at batch 2
+    [3, 0]
 """
 
 from __future__ import annotations
@@ -33,21 +40,25 @@ if TYPE_CHECKING:
 __all__ = ["rank_batch_count", "rank_batch_ids"]
 
 
-def rank_batch_count(global_batches: int, world_size: int, *, drop_last: bool) -> int:
-    """How many batches each rank yields when the epoch has ``global_batches`` batches."""
+def rank_batch_count(
+    global_batches: int, world_size: int, *, drop_last: bool, start: int = 0
+) -> int:
+    """How many batches each rank yields of an epoch of ``global_batches``, from ``start``."""
+    left = max(0, global_batches - start)
     if drop_last:
-        return global_batches // world_size
-    return -(-global_batches // world_size)
+        return left // world_size
+    return -(-left // world_size)
 
 
 def rank_batch_ids(
-    global_batches: int, *, rank: int, world_size: int, drop_last: bool
+    global_batches: int, *, rank: int, world_size: int, drop_last: bool, start: int = 0
 ) -> Sequence[int]:
-    """The global batch numbers rank ``rank`` yields, in order (padding wraps to the start).
+    """The global batch numbers rank ``rank`` yields from ``start``, in order.
 
-    A single rank gets a ``range`` (the batcher turns consecutive batches into one slice).
+    Padding wraps to the start of the epoch. A single rank gets a ``range`` (consecutive
+    batches are converted to lists in chunks).
     """
     if world_size == 1:
-        return range(global_batches)
-    count = rank_batch_count(global_batches, world_size, drop_last=drop_last)
-    return [(rank + step * world_size) % global_batches for step in range(count)]
+        return range(min(start, global_batches), global_batches)
+    count = rank_batch_count(global_batches, world_size, drop_last=drop_last, start=start)
+    return [(start + rank + step * world_size) % global_batches for step in range(count)]

@@ -88,24 +88,28 @@ def _upgraded(state: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def check_state(
-    state: Any, expected: Mapping[str, Any], num_batches: Callable[[int], int]
+    state: Any,
+    expected: Mapping[str, Any],
+    global_batches: Callable[[int], int],
+    *,
+    drop_last: bool,
 ) -> tuple[int, int]:
-    """Validate a ``state_dict()`` against the sampler loading it; return (epoch, position).
+    """Validate a ``state_dict()`` against the sampler loading it; return (epoch, handed).
 
-    Checkpoints of version 1 (``epoch`` and this rank's ``position`` at the top level) are
-    read as well.
+    Checkpoints of versions 1 and 2 are read as well. The checkpoint may come from any world
+    size: its cursor counts global batches, which every world size shares.
 
     Args:
         state: the checkpoint.
-        expected: this sampler's ``world_size``, ``labels`` and ``config``.
-        num_batches: this sampler's batch count of an epoch on each rank (a position may not
-            exceed it).
+        expected: this sampler's ``labels``, ``config`` and (if any) ``lengths`` fingerprints.
+        global_batches: the number of global batches of an epoch.
+        drop_last: the sampler's ``drop_last`` (how far the checkpoint's ranks may have gone).
 
     Returns:
-        The epoch and this rank's batches of it already handed out.
+        The epoch and how many of its global batches were handed out over all ranks.
 
     Raises:
-        ConfigError: naming what differs (labels, configuration, world size) or what is
+        ConfigError: naming what differs (labels, lengths, configuration) or what is
             malformed.
     """
     if not isinstance(state, Mapping):
@@ -172,26 +176,21 @@ def check_state(
     if differences:
         msg = (
             f"state: this checkpoint belongs to another sampler: {'; '.join(differences)}. "
-            f"Resume with the labels, lengths and configuration it was saved with."
-        )
-        raise ConfigError(msg)
-    if state["world_size"] != expected["world_size"]:
-        msg = (
-            f"state: world_size differs (checkpoint: {state['world_size']}, here: "
-            f"{expected['world_size']}); its position counts the batches of each of "
-            f"{state['world_size']} ranks, so resume it with world_size={state['world_size']}"
+            f"Resume with the labels, lengths and configuration it was saved with (the world "
+            f"size and the number of workers may differ)."
         )
         raise ConfigError(msg)
     world_size, epoch, handed = state["world_size"], cursor["epoch"], cursor["global_batches"]
-    batches = num_batches(epoch)
-    if handed % world_size or handed // world_size > batches:
+    batches = global_batches(epoch)
+    most = batches if drop_last else batches + world_size - 1  # the last step's padding
+    if handed > most:
         msg = (
-            f"state: global_batches={handed} is not a whole number of steps of "
-            f"{world_size} ranks within epoch {epoch}, which has {batches} batches on each "
-            f"rank; pass a dict from EpochBatchSampler.state_dict()"
+            f"state: global_batches={handed} is more than {world_size} ranks can hand out of "
+            f"epoch {epoch}, which has {batches} global batches; pass a dict from "
+            f"EpochBatchSampler.state_dict()"
         )
         raise ConfigError(msg)
-    return epoch, handed // world_size
+    return epoch, handed
 
 
 def _config_differences(saved: Any, here: Any, path: str = "") -> list[str]:

@@ -49,7 +49,7 @@ def test_state_dict_of_an_unused_sampler_round_trips_through_repr_and_json() -> 
         ("cursor.epoch", -1, "epoch must be an int"),
         ("cursor.epoch", 1.0, "(float)"),
         ("cursor.epoch", True, "(bool)"),
-        ("cursor.global_batches", 14, "global_batches=14 is not a whole number of steps"),
+        ("cursor.global_batches", 14, "global_batches=14 is more than 1 ranks can hand out"),
         ("cursor.global_batches", 10**30, "global_batches must be an int"),
         ("cursor.position", 3, "cursor must be a mapping {'epoch': int, 'global_batches': int}"),
         ("cursor", [0, 3], "cursor must be a mapping"),
@@ -118,13 +118,45 @@ def test_a_deeply_nested_or_huge_config_in_a_checkpoint_is_refused_briefly() -> 
     assert len(str(info.value)) < 3000
 
 
-def test_world_size_differs_says_to_resume_on_that_many_ranks() -> None:
-    state = midway()
-    other = EpochBatchSampler(
-        torch.arange(100) % 4, "stratified", batch_size=8, seed=1, rank=0, world_size=2
-    )
-    with pytest.raises(ConfigError, match=r"world_size differs \(checkpoint: 1, here: 2\)"):
-        other.load_state_dict(state)
+@pytest.mark.parametrize("world", [2, 3, 5, 13, 20])
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_a_checkpoint_resumes_on_any_world_size(world: int, drop_last: bool) -> None:
+    def sampler(rank: int = 0, world_size: int = 1) -> EpochBatchSampler:
+        return EpochBatchSampler(
+            torch.arange(100) % 4,
+            "stratified",
+            batch_size=8,
+            seed=1,
+            rank=rank,
+            world_size=world_size,
+            drop_last=drop_last,
+        )
+
+    whole = list(sampler())  # 13 global batches (12 with drop_last)
+    first = sampler()
+    it = iter(first)
+    head = [next(it) for _ in range(3)]
+    state = first.state_dict()
+    ranks = [sampler(rank, world) for rank in range(world)]
+    for resumed in ranks:
+        resumed.load_state_dict(state)
+    rests = [list(resumed) for resumed in ranks]
+    assert len({len(rest) for rest in rests}) == 1
+    # len: the epoch's count on a step boundary of `world` (3 batches handed out), else the rest
+    skipped = 3 // world if 3 % world == 0 else 0
+    assert all(len(r) - len(rest) == skipped for rest, r in zip(rests, ranks, strict=True))
+    steps = [rests[r][s] for s in range(len(rests[0])) for r in range(world)]
+    left = whole[3:]
+    if drop_last:  # the rest of the epoch in whole steps of `world`
+        assert steps == left[: len(left) // world * world]
+    else:  # every remaining batch once, then padding from the epoch's start
+        assert steps[: len(left)] == left
+        assert steps[len(left) :] == whole[: len(steps) - len(left)]
+    assert head == whole[:3]
+    assert all(r.state_dict()["cursor"]["epoch"] == 0 for r in ranks)
+    fresh = sampler(0, world)
+    fresh.set_epoch(1)
+    assert list(ranks[0]) == list(fresh)  # epoch 1: plain sharding again
 
 
 @given(
