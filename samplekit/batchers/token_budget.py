@@ -213,10 +213,13 @@ class TokenBudget(Batcher):
         # Each window's first batch takes a random 1..capacity samples, so batch boundaries
         # move every epoch even where lengths are far apart (a long tail).
         firsts = torch.arange(0, n, window)
-        room = torch.from_numpy(capacity[firsts.numpy()]).to(torch.float64)
-        first_sizes = (
-            torch.rand(firsts.numel(), generator=generator, dtype=torch.float64) * room
-        ).to(torch.int64) + 1
+        # (a multiple of batch_size_multiple, as every batch that can hold one)
+        multiple = self.options.batch_size_multiple
+        room = torch.from_numpy(capacity[firsts.numpy()])
+        steps = torch.where(room >= multiple, room // multiple, room).to(torch.float64)
+        draws = torch.rand(firsts.numel(), generator=generator, dtype=torch.float64)
+        first_sizes = (draws * steps).to(torch.int64) + 1
+        first_sizes = torch.where(room >= multiple, first_sizes * multiple, first_sizes)
         starts: list[int] = []
         for begin, first in zip(firsts.tolist(), first_sizes.tolist(), strict=True):
             end, at = min(begin + window, n), begin
