@@ -1,5 +1,7 @@
 """Property-testing kit for plugin authors: `check_strategy`, `check_batcher`, input strategies.
 
+`check_strategy` drives a feedback strategy with scores drawn from `feedback_models`.
+
 Needs hypothesis (``pip install "samplekit[testing]"``). The kit's names load on first use, so
 ``import samplekit`` and pytest's loading of `samplekit.testing.pytest_plugin` never import
 hypothesis; using a name without hypothesis installed raises an ``ImportError`` saying what to
@@ -23,10 +25,13 @@ if TYPE_CHECKING:
     from samplekit.testing.check import VARIES_MIN_DISTINCT, StrategyContractError, check_strategy
     from samplekit.testing.strategies import (
         DEFAULT_DTYPES,
+        SCORE_DISTRIBUTIONS,
+        FeedbackModel,
         LabelArray,
         SamplerInputs,
         batch_sizes,
         epochs,
+        feedback_models,
         labels,
         lengths,
         sampler_inputs,
@@ -37,8 +42,10 @@ __all__ = [
     "DEFAULT_DTYPES",
     "DEFAULT_STRATEGIES",
     "MISSING_HYPOTHESIS",
+    "SCORE_DISTRIBUTIONS",
     "VARIES_MIN_DISTINCT",
     "BatcherContractError",
+    "FeedbackModel",
     "LabelArray",
     "SamplerInputs",
     "StrategyContractError",
@@ -46,6 +53,7 @@ __all__ = [
     "check_batcher",
     "check_strategy",
     "epochs",
+    "feedback_models",
     "labels",
     "lengths",
     "sampler_inputs",
@@ -69,10 +77,13 @@ _LAZY = {
     "DEFAULT_STRATEGIES": _BATCHERS,
     "check_batcher": _BATCHERS,
     "DEFAULT_DTYPES": _STRATEGIES,
+    "SCORE_DISTRIBUTIONS": _STRATEGIES,
+    "FeedbackModel": _STRATEGIES,
     "LabelArray": _STRATEGIES,
     "SamplerInputs": _STRATEGIES,
     "batch_sizes": _STRATEGIES,
     "epochs": _STRATEGIES,
+    "feedback_models": _STRATEGIES,
     "labels": _STRATEGIES,
     "lengths": _STRATEGIES,
     "sampler_inputs": _STRATEGIES,

@@ -1,5 +1,7 @@
 """Hypothesis strategies for the inputs of a sampler: labels, lengths, batch sizes, seeds, epochs.
 
+`feedback_models` draws how a training loop reports per-sample scores to a feedback strategy.
+
 Every function is keyword-only and returns a hypothesis ``SearchStrategy``; bad arguments raise
 `samplekit.errors.ConfigError` at once, saying how to fix them. Defaults stay small (a few
 thousand labels at most, mostly far fewer) so properties run fast.
@@ -17,6 +19,8 @@ Examples:
 from __future__ import annotations
 
 import dataclasses
+import functools
+import math
 from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
@@ -34,15 +38,20 @@ from samplekit.errors import ConfigError
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    Observation = tuple[torch.Tensor, torch.Tensor]
+
     from samplekit.sampler import EpochBatchSampler
     from samplekit.strategy import Strategy
 
 __all__ = [
     "DEFAULT_DTYPES",
+    "SCORE_DISTRIBUTIONS",
+    "FeedbackModel",
     "LabelArray",
     "SamplerInputs",
     "batch_sizes",
     "epochs",
+    "feedback_models",
     "labels",
     "lengths",
     "sampler_inputs",
@@ -465,3 +474,168 @@ def _seeds_default() -> st.SearchStrategy[int]:
 
 def _epochs_default() -> st.SearchStrategy[int]:
     return epochs()
+
+
+SCORE_DISTRIBUTIONS = ("exponential", "pareto", "levels", "constant")
+"""The per-sample difficulties a `FeedbackModel` draws (see `FeedbackModel.difficulty`)."""
+
+# Scores stay far inside float32's range, so sums and means of them stay finite too.
+_MAX_SCORE = 1e30
+
+
+@dataclasses.dataclass(frozen=True)
+class FeedbackModel:
+    """How a training loop reports scores (say per-sample losses) to a feedback strategy.
+
+    Drawn by `feedback_models`; every score and every choice is a pure function of the fields and
+    of where it is asked for (epoch, batch position), so two runs that see the same batches make
+    the same observations. Each sample ``i`` has a difficulty ``d_i`` (`difficulty`); a score
+    reported for it is ``d_i * exp(noise * z)`` with ``z`` standard normal (exactly ``d_i`` when
+    ``noise`` is 0, so ties stay ties), halved for a repeated observation.
+
+    Attributes:
+        seed: seeds every draw of the model.
+        distribution: the difficulties, one of `SCORE_DISTRIBUTIONS`: ``exponential`` (mean 1),
+            ``pareto`` (a long tail, up to about 1e16), ``levels`` (0, 1, 2 or 7.5: many ties)
+            or ``constant`` (every difficulty 1).
+        scale: every difficulty is multiplied by it (> 0).
+        zero_share: the share of samples whose difficulty is exactly 0.
+        observed_share: the share of each batch's samples that are reported (chosen per batch):
+            1 reports them all, 0 none.
+        calls: how many ``observe`` calls a batch's reports are split over (some may be empty,
+            and are not made).
+        repeat_share: the share of a batch's reported samples reported once more, in one more
+            call after the others, with another score: the later one wins.
+        noise: the spread of the log-normal factor of each score (0: every score is ``d_i``).
+        epoch_end_share: the share of all samples reported once more after each epoch's last
+            batch (as an evaluation pass would), samples the epoch left out included.
+    """
+
+    seed: int = 0
+    distribution: str = "exponential"
+    scale: float = 1.0
+    zero_share: float = 0.0
+    observed_share: float = 1.0
+    calls: int = 1
+    repeat_share: float = 0.0
+    noise: float = 0.0
+    epoch_end_share: float = 0.0
+
+    def __post_init__(self) -> None:
+        problem = None
+        if self.distribution not in SCORE_DISTRIBUTIONS:
+            problem = (
+                f"distribution must be one of {SCORE_DISTRIBUTIONS}, not {self.distribution!r}"
+            )
+        elif not (math.isfinite(self.scale) and self.scale > 0):
+            problem = f"scale must be a finite number > 0, not {self.scale!r}"
+        elif not (math.isfinite(self.noise) and 0 <= self.noise <= 10):
+            problem = f"noise must be from 0 to 10, not {self.noise!r}"
+        elif isinstance(self.calls, bool) or not isinstance(self.calls, int) or self.calls < 1:
+            problem = f"calls must be an integer >= 1, not {self.calls!r}"
+        else:
+            for name in ("zero_share", "observed_share", "repeat_share", "epoch_end_share"):
+                value = getattr(self, name)
+                if not 0 <= value <= 1:  # False for NaN too
+                    problem = f"{name} must be from 0 to 1, not {value!r}"
+                    break
+        if problem is not None:
+            msg = f"FeedbackModel: {problem}"
+            raise ConfigError(msg)
+
+    def difficulty(self, num_samples: int) -> torch.Tensor:
+        """The difficulty ``d_i`` of each of ``num_samples`` samples: float32, finite, >= 0."""
+        return self._difficulty(num_samples).clone()
+
+    def _difficulty(self, num_samples: int) -> torch.Tensor:  # shared: never written to
+        return _difficulty(self.seed, self.distribution, self.scale, self.zero_share, num_samples)
+
+    def _scores(
+        self, indices: torch.Tensor, num_samples: int, gen: torch.Generator, factor: float
+    ) -> torch.Tensor:
+        scores = self._difficulty(num_samples)[indices].to(torch.float64) * factor
+        if self.noise:
+            z = torch.randn(indices.numel(), generator=gen, dtype=torch.float64)
+            scores = scores * torch.exp(self.noise * z)
+        return scores.clamp(0, _MAX_SCORE).to(torch.float32)
+
+    def batch_observations(
+        self, batch: Sequence[int], *, num_samples: int, epoch: int, position: int
+    ) -> list[Observation]:
+        """The ``observe(indices, scores)`` calls made after batch ``position`` of ``epoch``.
+
+        Each is a pair of an int64 index tensor and a float32 score tensor of the same length.
+        """
+        from samplekit.rng import generator
+
+        gen = generator(self.seed, "batch", epoch, position)
+        index = torch.as_tensor(list(batch), dtype=torch.int64)
+        reported = index[torch.rand(index.numel(), generator=gen) < self.observed_share]
+        scores = self._scores(reported, num_samples, gen, 1.0)
+        calls = [
+            (part, part_scores)
+            for part, part_scores in zip(
+                torch.tensor_split(reported, self.calls),
+                torch.tensor_split(scores, self.calls),
+                strict=True,
+            )
+            if part.numel()
+        ]
+        again = reported[torch.rand(reported.numel(), generator=gen) < self.repeat_share]
+        if again.numel():
+            calls.append((again, self._scores(again, num_samples, gen, 0.5)))
+        return calls
+
+    def epoch_end_observations(self, *, num_samples: int, epoch: int) -> list[Observation]:
+        """The ``observe`` calls made after the last batch of ``epoch`` (none or one)."""
+        from samplekit.rng import generator
+
+        gen = generator(self.seed, "epoch end", epoch)
+        chosen = torch.rand(num_samples, generator=gen) < self.epoch_end_share
+        index = torch.nonzero(chosen).flatten()
+        if not index.numel():
+            return []
+        return [(index, self._scores(index, num_samples, gen, 1.0))]
+
+
+@functools.lru_cache(maxsize=4)  # asked for once per batch: computed once per run
+def _difficulty(
+    seed: int, distribution: str, scale: float, zero_share: float, num_samples: int
+) -> torch.Tensor:
+    from samplekit.rng import generator
+
+    gen = generator(seed, "difficulty", num_samples)
+    u = torch.rand(num_samples, generator=gen, dtype=torch.float64)
+    if distribution == "exponential":
+        values = -torch.log1p(-u)
+    elif distribution == "pareto":  # tail index 1: no finite mean
+        values = 1 / (1 - u) - 1
+    elif distribution == "levels":
+        values = torch.tensor([0.0, 1.0, 2.0, 7.5], dtype=torch.float64)[(u * 4).long()]
+    else:
+        values = torch.ones(num_samples, dtype=torch.float64)
+    zero = torch.rand(num_samples, generator=gen, dtype=torch.float64) < zero_share
+    values = torch.where(zero, 0.0, values * scale)
+    return values.clamp(0, _MAX_SCORE).to(torch.float32)
+
+
+def feedback_models() -> st.SearchStrategy[FeedbackModel]:
+    """Score models for feedback strategies: per-sample scores and how they are reported.
+
+    Scores are finite floats >= 0 with ties, zeros (some or all) and long tails, from 1e-3 to
+    1e3 in scale; some batches report every sample, some a share, some none, over one to three
+    ``observe`` calls, sometimes reporting samples again (the later score wins) and sometimes
+    reporting a share of every sample after the epoch. See `FeedbackModel`.
+    """
+    return st.builds(
+        FeedbackModel,
+        seed=st.integers(0, 2**32 - 1),
+        distribution=st.sampled_from(SCORE_DISTRIBUTIONS),
+        scale=st.sampled_from([1.0, 1e-3, 1e3]),
+        zero_share=st.sampled_from([0.0, 0.1, 0.5, 1.0]),
+        observed_share=st.sampled_from([1.0, 0.5, 0.1, 0.0]),
+        calls=st.integers(1, 3),
+        repeat_share=st.sampled_from([0.0, 0.3, 1.0]),
+        noise=st.sampled_from([0.0, 0.5]),
+        epoch_end_share=st.sampled_from([0.0, 0.5, 1.0]),
+    )
