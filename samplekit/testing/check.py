@@ -1,11 +1,15 @@
 """``check_strategy``: a hypothesis search for inputs on which a strategy breaks its contract.
 
-See ``docs/testing.md`` for the list of claims checked and how to opt in to more.
+See ``docs/testing.md`` for the list of claims checked and how to opt in to more. A feedback
+strategy (``uses_feedback``) is also driven over a few epochs in which generated scores are
+observed, as a training loop would report them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
+import dataclasses
 import itertools
 import random
 from collections.abc import Iterable, Iterator, Mapping
@@ -25,15 +29,17 @@ from hypothesis.errors import FailedHealthCheck, Flaky, Unsatisfiable
 from samplekit import selection
 from samplekit.config import StrategyConfig, validate_config
 from samplekit.errors import ConfigError, LabelsError, StrategyOutputError
+from samplekit.feedback import FeedbackState
 from samplekit.plugins import get_strategy
 from samplekit.registry import validate_strategy_class
 from samplekit.rng import generator
 from samplekit.sampler import EpochBatchSampler
-from samplekit.strategy import EpochContext, Options, Strategy
+from samplekit.strategy import EpochContext, FeedbackStrategy, FeedbackView, Options, Strategy
 from samplekit.testing import strategies as kit
 
 if TYPE_CHECKING:
     from samplekit.config import SamplerConfig
+    from samplekit.testing.strategies import FeedbackModel, Observation
 
 __all__ = ["VARIES_MIN_DISTINCT", "StrategyContractError", "check_strategy"]
 
@@ -48,6 +54,10 @@ probability at most 1/16!, about 5e-14.
 _UNKNOWN_KEY = "samplekit_check_unknown_option"
 # Global RNG seeds of the two probes that must give the same epoch.
 _PROBE_SEEDS = (12345, 67890)
+# A feedback strategy is driven over this many consecutive epochs, from a drawn one: mostly the
+# first epochs (where options such as infobatch's run length matter), sometimes any.
+_FEEDBACK_EPOCHS = st.integers(2, 3)
+_FEEDBACK_START = st.one_of(st.integers(0, 3), st.integers(0, 3), kit.epochs())
 
 
 class StrategyContractError(AssertionError):
@@ -79,6 +89,7 @@ def check_strategy(
     permutation: bool = False,
     varies_between_epochs: bool = False,
     invalid_options: Iterable[Mapping[str, Any]] = (),
+    feedback: st.SearchStrategy[FeedbackModel] | None = None,
     max_examples: int | None = None,
     settings: hypothesis.settings | None = None,
     **option_values: Any,
@@ -93,6 +104,14 @@ def check_strategy(
     Inputs the constructor refuses with ``LabelsError`` or ``ConfigError`` are skipped as
     invalid; any error later is a failure. The global RNG states are restored afterwards.
 
+    A feedback strategy (``uses_feedback``) is then driven over two or three consecutive epochs:
+    after each batch, scores from a drawn `samplekit.testing.FeedbackModel` are observed through
+    ``sampler.observe``. Each epoch must keep its ``len`` and the contract given the feedback it
+    was planned from, come out the same for the same observations (fresh samplers, with the
+    global RNGs seeded otherwise, and ``sample`` called directly with the view), leave that view
+    unchanged, give finite loss weights, > 0 for every sample it holds, and resume exactly
+    from a ``state_dict()`` taken mid-epoch.
+
     Args:
         strategy: a `samplekit.Strategy` subclass or a registered strategy name.
         labels: label arrays to draw (default `samplekit.testing.labels`).
@@ -104,6 +123,8 @@ def check_strategy(
             of at least `VARIES_MIN_DISTINCT` distinct indices.
         invalid_options: option mappings, each merged over the example's options, that must
             make construction raise `samplekit.ConfigError`.
+        feedback: for a feedback strategy, the score models to draw (default
+            `samplekit.testing.feedback_models`); ignored for other strategies.
         max_examples: examples to try; default: the loaded hypothesis profile's.
         settings: hypothesis settings to run with; default: the loaded profile with
             ``deadline=None``. ``max_examples`` overrides its ``max_examples``. The kit always
@@ -162,6 +183,7 @@ def check_strategy(
         fixed=option_values,
         claims=(without_replacement, permutation, varies_between_epochs),
         invalid=invalid,
+        feedback=feedback,
     )
     base = settings if settings is not None else hypothesis.settings(deadline=None)
     # One report per call, and no explain phase: it reruns the failure many times for little.
@@ -264,6 +286,7 @@ class _Run:
         fixed: Mapping[str, Any],
         claims: tuple[bool, bool, bool],
         invalid: list[dict[str, Any]],
+        feedback: st.SearchStrategy[FeedbackModel] | None = None,
     ) -> None:
         self.cls = cls
         self.labels = labels
@@ -272,6 +295,7 @@ class _Run:
         self.fixed = dict(fixed)
         self.without_replacement, self.permutation, self.varies = claims
         self.invalid = invalid
+        self.feedback = feedback
         self.examples = 0
         self.refused = 0
         self.last_refusal = "none"
@@ -373,6 +397,8 @@ class _Run:
                 )
             self.check_opt_in(sampler, epoch, direct, n)
             self.check_prefetch(config, labels, epoch, batches, self.iterate(sampler, epoch + 1))
+            if self.cls.uses_feedback:
+                self.check_feedback(data, config, labels)
 
     def check_prefetch(
         self,
@@ -459,11 +485,24 @@ class _Run:
         indices: list[int] = out.tolist()
         return indices
 
-    def raised(self, exc: Exception, where: str) -> NoReturn:
+    def raised(self, exc: Exception, where: str, *, feedback: bool = False) -> NoReturn:
+        """Report ``exc``; with ``feedback``, as raised while scores were being observed.
+
+        A feedback strategy's output errors are reported by the rule the sampler names (such as
+        ``loss_weights``, which only the sampler checks).
+        """
         if isinstance(exc, StrategyContractError):
             raise exc
         if isinstance(exc, StrategyOutputError):
-            self.fail("sampler accepts the output", str(exc))
+            rule = exc.rule if self.cls.uses_feedback else ""
+            self.fail(rule or "sampler accepts the output", str(exc))
+        if feedback:
+            self.fail(
+                "errors only at construction",
+                f"{where} raised {type(exc).__name__}: {exc}; once the sampler is built nothing "
+                f"may raise, whatever finite scores >= 0 were observed (ties, zeros, samples "
+                f"never observed)",
+            )
         if isinstance(exc, (ConfigError, LabelsError)):
             self.fail(
                 "options validated at construction",
@@ -503,11 +542,13 @@ class _Run:
         epoch: int,
         batches: list[list[int]],
         direct: list[int],
+        given: str = "the same (seed, epoch)",
     ) -> None:
         size, length = sampler.batch_size, len(direct)
         sizes = [len(b) for b in batches]
         # Where the batcher says batches start: the fixed batcher cuts the strategy's order as is.
-        offsets = sampler.batcher.batch(torch.tensor(direct), torch.Generator()).offsets.tolist()
+        order = torch.tensor(direct, dtype=torch.int64)
+        offsets = sampler.batcher.batch(order, torch.Generator()).offsets.tolist()
         expected = [stop - start for start, stop in itertools.pairwise(offsets)]
         if sizes != expected:
             self.fail(
@@ -527,7 +568,7 @@ class _Run:
             self.fail(
                 "deterministic",
                 f"a fresh sampler's epoch {epoch} differs from sample() called directly with "
-                f"the same (seed, epoch)",
+                f"{given}",
             )
 
     def check_opt_in(
@@ -556,3 +597,355 @@ class _Run:
                     "varies_between_epochs",
                     f"epochs {epoch} and {epoch + 1} are identical ({len(direct)} indices)",
                 )
+
+    # --- feedback strategies: epochs planned from the scores the loop observed ------------------
+
+    def check_feedback(self, data: st.DataObject, config: SamplerConfig, labels: Any) -> None:
+        """Drive a feedback strategy over a few epochs of observed scores; check every claim."""
+        model = data.draw(
+            kit.feedback_models() if self.feedback is None else self.feedback, "feedback"
+        )
+        start = data.draw(_FEEDBACK_START, label="first feedback epoch")
+        count = data.draw(_FEEDBACK_EPOCHS, label="feedback epochs")
+        at_epoch = data.draw(st.integers(0, count - 1), label="checkpoint epoch")
+        at_batch = data.draw(st.integers(0, 2**16), label="checkpoint batch")
+        epochs = list(range(start, start + count))
+        self.inputs += f", feedback over epochs {epochs} from {model!r}"
+        _seed_globals(_PROBE_SEEDS[0])
+        sampler = self.build(config, labels)
+        run = _Drive(model=model, checkpoint=(at_epoch, at_batch))
+        records = self.drive(sampler, epochs, run)
+        for seeds, claim, how in (
+            (_PROBE_SEEDS[0], "deterministic", "global RNGs seeded as for the first run"),
+            (
+                _PROBE_SEEDS[1],
+                "no global RNG",
+                "torch.manual_seed, random.seed and numpy.random.seed changed: draw only from "
+                "ctx.generator",
+            ),
+        ):
+            _seed_globals(seeds)
+            again = self.drive(self.build(config, labels), epochs, _Drive(script=records))
+            self.compare_runs(
+                records, again, claim, f"a fresh sampler fed the same observations ({how})"
+            )
+        self.check_feedback_epochs(sampler, records)
+        self.check_resume(config, labels, epochs, records, run)
+
+    def drive(
+        self, sampler: EpochBatchSampler, epochs: list[int], run: _Drive
+    ) -> list[_FeedbackEpoch]:
+        """Iterate ``epochs`` with ``set_epoch``, observing scores after every batch and epoch.
+
+        The observations come from ``run.model`` (before the first epoch too, as an evaluation
+        pass would), or are those of ``run.script`` (one record per epoch, replayed at the same
+        batch positions). With ``run.checkpoint`` = ``(k, raw)`` the state is saved in epoch
+        ``k`` after ``raw % (len + 1)`` batches; with ``run.resumed`` the first epoch goes on
+        from a loaded checkpoint taken after ``run.skip`` of its batches.
+        """
+        n = int(sampler.labels.numel())
+        everything = torch.arange(n)
+        records: list[_FeedbackEpoch] = []
+        for k, epoch in enumerate(epochs):
+            resumed = k == 0 and run.resumed
+            before = [] if resumed else run.observations_before(k, n, epoch)
+            try:
+                sampler.set_epoch(epoch)
+                for indices, scores in before:
+                    sampler.observe(indices, scores)
+                expected = len(sampler)
+            except Exception as exc:
+                self.raised(exc, f"len(sampler) before epoch {epoch}", feedback=True)
+            position = run.skip if k == 0 else 0
+            take_at = None
+            if run.checkpoint is not None and run.checkpoint[0] == k:
+                take_at = run.position = run.checkpoint[1] % (expected + 1)
+            record = _FeedbackEpoch(epoch, expected, before=before)
+            try:
+                if take_at == position:
+                    run.state = copy.deepcopy(sampler.state_dict())
+                for batch in sampler:
+                    record.batches.append(batch)
+                    if len(sampler) != expected:
+                        self.fail(
+                            "len(sampler)",
+                            f"len(sampler) was {expected} before epoch {epoch} and {len(sampler)} "
+                            f"after {len(record.batches)} batches and the scores observed for them "
+                            f"(an epoch is planned from the observations made before it began)",
+                        )
+                    calls = run.batch_observations(k, batch, n, epoch, position)
+                    for indices, scores in calls:
+                        sampler.observe(indices, scores)
+                    record.observations[position] = calls
+                    position += 1
+                    if record.during is None:
+                        record.during = sampler.loss_weights(everything)
+                    if take_at == position:
+                        run.state = copy.deepcopy(sampler.state_dict())
+                record.weights = sampler.loss_weights(everything)
+                record.order = sampler.epoch_indices(epoch).tolist()
+                view = sampler.epoch_context(epoch).feedback
+                record.end = run.epoch_end_observations(k, n, epoch)
+                for indices, scores in record.end:
+                    sampler.observe(indices, scores)
+            except Exception as exc:
+                self.raised(exc, f"epoch {epoch}, while scores were observed", feedback=True)
+            assert view is not None  # a feedback strategy's sampler always has a view
+            record.view = _copied(view)
+            if not resumed and len(record.batches) != expected:
+                self.fail(
+                    "len(sampler)",
+                    f"len(sampler) was {expected} before epoch {epoch} (after the observations of "
+                    f"the epochs before) but the epoch yielded {len(record.batches)} batches",
+                )
+            records.append(record)
+        return records
+
+    def compare_runs(
+        self,
+        ran: list[_FeedbackEpoch],
+        again: list[_FeedbackEpoch],
+        claim: str,
+        what: str,
+        skip: int = 0,
+    ) -> None:
+        for k, (one, other) in enumerate(zip(ran, again, strict=True)):
+            expected = one.batches[skip:] if k == 0 else one.batches
+            if other.batches != expected:
+                differ = next(
+                    (
+                        i
+                        for i, pair in enumerate(zip(expected, other.batches, strict=False))
+                        if pair[0] != pair[1]
+                    ),
+                    min(len(expected), len(other.batches)),
+                )
+                self.fail(
+                    claim,
+                    f"{what} yielded other batches in epoch {one.epoch}: {len(other.batches)} "
+                    f"batches instead of {len(expected)}, the first difference at batch "
+                    f"{differ + (skip if k == 0 else 0)}",
+                )
+            if not torch.equal(one.weights, other.weights):
+                self.fail(claim, f"{what} gave other loss_weights in epoch {one.epoch}")
+
+    def check_feedback_epochs(
+        self, sampler: EpochBatchSampler, records: list[_FeedbackEpoch]
+    ) -> None:
+        """Replan every epoch from the views the observations make, with a fresh strategy."""
+        n = int(sampler.labels.numel())
+        mirror = FeedbackState(n)
+        for record in records:
+            for indices, scores in record.before:
+                mirror.observe(indices, scores, epoch=record.epoch)
+            mirror.apply()  # what the sampler folds in as the epoch begins
+            self.check_feedback_epoch(sampler, record, mirror.view())
+            for position in sorted(record.observations):
+                for indices, scores in record.observations[position]:
+                    mirror.observe(indices, scores, epoch=record.epoch)
+            for indices, scores in record.end:
+                mirror.observe(indices, scores, epoch=record.epoch)
+
+    def check_feedback_epoch(
+        self, sampler: EpochBatchSampler, record: _FeedbackEpoch, view: FeedbackView
+    ) -> None:
+        epoch, n = record.epoch, int(sampler.labels.numel())
+        try:  # sample() may depend only on ctx and what __init__ computed: a fresh instance
+            fresh = type(sampler.strategy)(sampler.labels, sampler.config.strategy.options)
+        except Exception as exc:
+            self.fail(
+                "deterministic",
+                f"building the strategy again on the same labels and options raised "
+                f"{type(exc).__name__}: {exc}",
+            )
+        given = _copied(view)
+        weights: object = None
+        try:
+            direct = selection.select(fresh, sampler.planner.context(epoch, given), num_samples=n)
+            again = selection.select(
+                fresh, sampler.planner.context(epoch, _copied(view)), num_samples=n
+            )
+            if isinstance(fresh, FeedbackStrategy):
+                weights = fresh.loss_weights(epoch, given)
+        except Exception as exc:
+            self.raised(
+                exc, f"sample() or loss_weights() of epoch {epoch}, given its view", feedback=True
+            )
+        changed = _changes(given, view)
+        if changed:
+            self.fail(
+                "feedback view unchanged",
+                f"epoch_length(), sample() or loss_weights() of epoch {epoch} wrote to the "
+                f"FeedbackView it was given ({changed}); never write to ctx.feedback or "
+                f"feedback: clone what you change",
+            )
+        changed = _changes(record.view, view)
+        if changed:
+            self.fail(
+                "feedback view unchanged",
+                f"the view the sampler planned epoch {epoch} from is not the observations made "
+                f"before it began ({changed}): the strategy wrote to ctx.feedback",
+            )
+        if not torch.equal(direct, again):
+            self.fail(
+                "deterministic",
+                f"sample() called twice with the same ctx (epoch {epoch}, the same feedback) "
+                f"gave different indices: state kept between calls changes the output",
+            )
+        indices: list[int] = direct.tolist()
+        if record.order != indices:
+            self.fail(
+                "deterministic",
+                f"the sampler's epoch {epoch} ({len(record.order)} indices) differs from "
+                f"sample() called directly on a fresh instance with the same (seed, epoch) and "
+                f"feedback ({len(indices)} indices): state kept across epochs changes the output",
+            )
+        self.check_batches(
+            sampler, epoch, record.batches, indices, given="the same (seed, epoch) and feedback"
+        )
+        self.check_loss_weights(record, weights, direct, n)
+
+    def check_loss_weights(
+        self, record: _FeedbackEpoch, direct: object, order: torch.Tensor, n: int
+    ) -> None:
+        epoch, weights = record.epoch, record.weights
+        problem = None
+        if weights.dtype != torch.float32 or weights.shape != (n,):
+            problem = (
+                f"sampler.loss_weights(all {n} indices) returned a {weights.dtype} tensor of "
+                f"shape {tuple(weights.shape)}, not float32 of shape ({n},)"
+            )
+        elif not bool(torch.isfinite(weights).all()):
+            i = int(torch.nonzero(~torch.isfinite(weights))[0])
+            problem = f"sample {i} has the loss weight {float(weights[i])}"
+        elif order.numel() and bool((weights[order.long()] <= 0).any()):
+            held = order.long()
+            i = int(held[weights[held] <= 0][0])
+            problem = (
+                f"sample {i} is in the epoch but has the loss weight {float(weights[i])}: every "
+                f"sample an epoch can hold needs a weight > 0"
+            )
+        elif record.during is not None and not torch.equal(record.during, weights):
+            problem = "the loss weights changed while the epoch ran, as scores were observed"
+        elif direct is not None and not isinstance(direct, torch.Tensor):
+            problem = f"strategy.loss_weights() returned {type(direct).__name__}"
+        else:
+            expected = torch.ones(n) if direct is None else direct.to(torch.float32)
+            if expected.shape != weights.shape or not torch.equal(expected, weights):
+                problem = (
+                    "sampler.loss_weights() differ from strategy.loss_weights(epoch, feedback) "
+                    "called directly with the epoch's view"
+                )
+        if problem is not None:
+            self.fail("loss_weights", f"epoch {epoch}: {problem}")
+
+    def check_resume(
+        self,
+        config: SamplerConfig,
+        labels: Any,
+        epochs: list[int],
+        records: list[_FeedbackEpoch],
+        run: _Drive,
+    ) -> None:
+        """A fresh sampler loading the mid-epoch checkpoint goes on as the run did."""
+        if run.checkpoint is None or run.state is None:
+            return  # no checkpoint asked for, or its epoch had fewer batches than len (failed)
+        k, position = run.checkpoint[0], run.position
+        what = (
+            f"a fresh sampler that loaded the state_dict() taken after {position} batches of "
+            f"epoch {epochs[k]}, fed the same observations"
+        )
+        _seed_globals(_PROBE_SEEDS[0])
+        resumed = self.build(config, labels)
+        try:
+            resumed.load_state_dict(copy.deepcopy(run.state))
+        except Exception as exc:
+            self.fail("resume", f"{what}: load_state_dict raised {type(exc).__name__}: {exc}")
+        replay = _Drive(script=records[k:], skip=position, resumed=True)
+        rest = self.drive(resumed, epochs[k:], replay)
+        self.compare_runs(records[k:], rest, "resume", what, skip=position)
+
+
+@dataclasses.dataclass
+class _FeedbackEpoch:
+    """One epoch of a feedback run: what the sampler yielded and what the loop observed."""
+
+    epoch: int
+    length: int  # len(sampler) before the epoch
+    before: list[Observation] = dataclasses.field(default_factory=list)  # after set_epoch
+    batches: list[list[int]] = dataclasses.field(default_factory=list)
+    observations: dict[int, list[Observation]] = dataclasses.field(default_factory=dict)
+    end: list[Observation] = dataclasses.field(default_factory=list)
+    weights: torch.Tensor = dataclasses.field(default_factory=lambda: torch.empty(0))
+    during: torch.Tensor | None = None  # the loss weights after the first batch
+    order: list[int] = dataclasses.field(default_factory=list)  # the whole epoch's indices
+    view: FeedbackView | None = None  # the view the epoch was planned from (a copy)
+
+
+@dataclasses.dataclass
+class _Drive:
+    """How `_Run.drive` runs: observations drawn or replayed, and the checkpoint to take."""
+
+    model: FeedbackModel | None = None
+    script: list[_FeedbackEpoch] | None = None
+    checkpoint: tuple[int, int] | None = None  # (epoch index, raw batch count)
+    skip: int = 0
+    resumed: bool = False  # the sampler loaded a checkpoint taken in the first epoch
+    state: dict[str, Any] | None = None  # taken at the checkpoint
+    position: int = 0  # the batches of its epoch handed out when it was taken
+
+    def observations_before(self, k: int, n: int, epoch: int) -> list[Observation]:
+        """The observe calls before the ``k``-th epoch driven: the previous epoch's end pass.
+
+        Made once, before the first epoch: the end of every later epoch's previous one made its
+        own already.
+        """
+        if self.script is not None:
+            return self.script[k].before
+        if k:
+            return []
+        return self._model().epoch_end_observations(num_samples=n, epoch=epoch - 1)
+
+    def batch_observations(
+        self, k: int, batch: list[int], n: int, epoch: int, position: int
+    ) -> list[Observation]:
+        """The observe calls after batch ``position`` of the ``k``-th epoch driven."""
+        if self.script is not None:
+            return self.script[k].observations.get(position, [])
+        return self._model().batch_observations(
+            batch, num_samples=n, epoch=epoch, position=position
+        )
+
+    def epoch_end_observations(self, k: int, n: int, epoch: int) -> list[Observation]:
+        """The observe calls after the last batch of the ``k``-th epoch driven."""
+        if self.script is not None:
+            return self.script[k].end
+        return self._model().epoch_end_observations(num_samples=n, epoch=epoch)
+
+    def _model(self) -> FeedbackModel:
+        if self.model is None:  # pragma: no cover - every drive has a model or a script
+            msg = "a feedback drive needs a score model or a script to replay"
+            raise ValueError(msg)
+        return self.model
+
+
+def _copied(view: FeedbackView) -> FeedbackView:
+    return FeedbackView(view.scores.clone(), view.observed.clone())
+
+
+def _changes(view: FeedbackView | None, expected: FeedbackView) -> str:
+    """What differs between two views, bit for bit (NaN included); empty if nothing."""
+    if view is None:
+        return "no view"
+    for name in ("scores", "observed"):
+        got, want = getattr(view, name), getattr(expected, name)
+        if got.dtype != want.dtype or got.shape != want.shape:
+            return f"{name} became {got.dtype} of shape {tuple(got.shape)}"
+        if got.dtype == torch.float32:  # compare bits: NaN equals NaN, a written NaN is seen
+            got, want = got.view(torch.int32), want.view(torch.int32)
+        differ = got != want
+        if bool(differ.any()):
+            i = int(torch.nonzero(differ)[0])
+            value, original = getattr(view, name)[i].item(), getattr(expected, name)[i].item()
+            return f"{name}[{i}] is {value}, not {original}"
+    return ""
