@@ -84,10 +84,14 @@ def test_class_weighted_without_replacement_never_repeats() -> None:
 # --- every installed strategy passes the kit with only its required options ---------------------
 
 # The fewest options each installed strategy needs; a strategy missing here is checked with none.
+# The feedback strategies (infobatch, importance, hard_negatives) are driven with observed scores
+# too; infobatch's run length leaves its first epochs pruning and the later ones annealing.
 REQUIRED_OPTIONS: dict[str, dict[str, Any]] = {
     "negative_subsampling": {"neg_ratio": 0.5},
     "curriculum_negatives": {"start_ratio": 0.1, "end_ratio": 0.9, "epochs": 3},
     "m_per_class": {"m": 2},
+    "infobatch": {"epochs": 4},
+    "hard_negatives": {"neg_ratio": 0.5},
 }
 
 
