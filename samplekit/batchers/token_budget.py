@@ -43,6 +43,9 @@ if TYPE_CHECKING:
 __all__ = ["OversizeWarning", "TokenBudget"]
 
 DEFAULT_BALANCE = 8
+# Up to this length, capacities come from a table indexed by length (one entry per length),
+# so an epoch computes one per batch rather than one per sample.
+_TABLE = 1 << 22
 
 
 class OversizeWarning(UserWarning):
@@ -153,6 +156,9 @@ class TokenBudget(Batcher):
         mean = float(kept.double().mean()) if kept.numel() else 1.0
         nominal = options.max_tokens // max(1, math.ceil(mean))
         self._nominal = options.max_batch_size or max(1, nominal)
+        # Capacities by length, looked up per batch, when lengths are small enough to table.
+        longest = int(kept.max()) if kept.numel() else 0
+        self._table = self._capacity(torch.arange(longest + 1)) if longest < _TABLE else None
 
     @property
     def nominal_batch_size(self) -> int:
@@ -209,13 +215,18 @@ class TokenBudget(Batcher):
             return Batches(order, torch.zeros(1, dtype=torch.int64))
         window = window_size(self.options.window)
         grouped, keys = sort_in_windows(order, self.lengths, window)
-        capacity = self._capacity(keys)
+        table, sizes = self._table, keys.numpy()
+        full = self._capacity(keys) if table is None else None
+
+        def capacity(i: int) -> int:  # how many samples a batch starting at position i holds
+            return int(table[sizes[i]]) if table is not None else int(full[i])  # type: ignore[index]
+
         # Each window's first batch takes a random 1..capacity samples, so batch boundaries
         # move every epoch even where lengths are far apart (a long tail).
         firsts = torch.arange(0, n, window)
         # (a multiple of batch_size_multiple, as every batch that can hold one)
         multiple = self.options.batch_size_multiple
-        room = torch.from_numpy(capacity[firsts.numpy()])
+        room = torch.tensor([capacity(i) for i in firsts.tolist()], dtype=torch.int64)
         steps = torch.where(room >= multiple, room // multiple, room).to(torch.float64)
         draws = torch.rand(firsts.numel(), generator=generator, dtype=torch.float64)
         first_sizes = (draws * steps).to(torch.int64) + 1
@@ -227,7 +238,7 @@ class TokenBudget(Batcher):
             at += first
             while at < end:
                 starts.append(at)
-                at += int(capacity[at])
+                at += capacity(at)
         starts.append(n)
         offsets = torch.tensor(starts, dtype=torch.int64)  # a window's last batch stops at its end
         longest = self._sample_cost(keys[offsets[:-1]])
