@@ -603,7 +603,7 @@ class _Run:
     def check_feedback(self, data: st.DataObject, config: SamplerConfig, labels: Any) -> None:
         """Drive a feedback strategy over a few epochs of observed scores; check every claim."""
         model = data.draw(
-            kit.feedback_models() if self.feedback is None else self.feedback, "feedback"
+            kit.feedback_models() if self.feedback is None else self.feedback, label="feedback"
         )
         start = data.draw(_FEEDBACK_START, label="first feedback epoch")
         count = data.draw(_FEEDBACK_EPOCHS, label="feedback epochs")
@@ -615,6 +615,7 @@ class _Run:
         sampler = self.build(config, labels)
         run = _Drive(model=model, checkpoint=(at_epoch, at_batch))
         records = self.drive(sampler, epochs, run)
+        self.inputs += f", state_dict() after {run.position} batches of epoch {epochs[at_epoch]}"
         for seeds, claim, how in (
             (_PROBE_SEEDS[0], "deterministic", "global RNGs seeded as for the first run"),
             (
