@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
     from samplekit.strategy import FeedbackView
 
-__all__ = ["EpochFeedback"]
+__all__ = ["EpochFeedback", "loss_weights_for"]
 
 
 class EpochFeedback:
@@ -128,14 +128,6 @@ class EpochFeedback:
             self._pinned = (restored[0], restored[1], -self.state.version - 1)
         else:
             self._pinned = None
-
-    def loss_weights(self, indices: Any, weights: torch.Tensor | None) -> torch.Tensor:
-        """``weights[indices]`` as float32 (all ones without weights), on ``indices``' device.
-
-        Raises:
-            ConfigError: for indices that are not sample indices (as `observe` checks them).
-        """
-        return loss_weights_for(self.state.check_indices(indices, "loss_weights"), indices, weights)
 
 
 def loss_weights_for(

@@ -14,10 +14,11 @@ from samplekit import distributed, sharding
 from samplekit.config import SamplerConfig, StrategyConfig, validate_config
 from samplekit.cursor import Cursor
 from samplekit.errors import ConfigError, LabelsError
+from samplekit.feedback import check_indices
 from samplekit.inputs import as_int, quote
 from samplekit.labels import as_label_tensor
 from samplekit.lengths import as_length_tensor
-from samplekit.observing import EpochFeedback
+from samplekit.observing import EpochFeedback, loss_weights_for
 from samplekit.plan import EpochPlan, Planner
 from samplekit.prefetch import Prefetcher
 from samplekit.state import MAX_EPOCH, STATE_VERSION, check_state, digest, labels_digest
@@ -274,11 +275,12 @@ class EpochBatchSampler(Sampler[list[int]]):
         Raises:
             ConfigError: for indices that are not sample indices.
         """
+        index = check_indices(indices, int(self._labels.numel()), "loss_weights")
+        weights = None
         if self._feedback is not None:
             epoch = self._cursor.epoch
             weights = self._planner.plan(epoch, self._view(epoch)).weights
-            return self._feedback.loss_weights(indices, weights)
-        return _ones(indices, int(self._labels.numel()))
+        return loss_weights_for(index, indices, weights)
 
     @property
     def config(self) -> SamplerConfig:
@@ -596,12 +598,3 @@ def _check_batch_size(strategy: Strategy, batcher: Batcher, config: SamplerConfi
             f"strategy a nominal batch size of {batcher.nominal_batch_size}; see its options)"
         )
         raise ConfigError(msg) from None
-
-
-def _ones(indices: Any, num_samples: int) -> torch.Tensor:
-    """Ones for ``indices`` (checked to be sample indices), on their device."""
-    from samplekit.feedback import check_indices
-
-    index = check_indices(indices, num_samples, "loss_weights")
-    device = indices.device if isinstance(indices, torch.Tensor) else torch.device("cpu")
-    return torch.ones(index.numel(), dtype=torch.float32, device=device)
