@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import warnings
-from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 try:
@@ -20,11 +19,10 @@ except ImportError as exc:  # pragma: no cover - tested in a subprocess with hyp
     raise ImportError(MISSING_HYPOTHESIS) from exc
 import torch
 from hypothesis import strategies as st
-from hypothesis.errors import FailedHealthCheck, Flaky, Unsatisfiable
 
 from samplekit.batcher import Batcher, Batches
 from samplekit.config import BatcherConfig, StrategyConfig, validate_config
-from samplekit.errors import ConfigError, LabelsError, StrategyOutputError
+from samplekit.errors import ConfigError, StrategyOutputError
 from samplekit.labels import as_label_tensor
 from samplekit.plan import check_batches
 from samplekit.plugins import get_batcher
@@ -37,12 +35,18 @@ from samplekit.testing.check import (
     _PROBE_SEEDS,
     VARIES_MIN_DISTINCT,
     StrategyContractError,
-    _contract_error,
+    _check_option_arguments,
+    _Harness,
+    _mappings,
+    _option_draws,
     _restored_global_rng,
+    _search,
     _seed_globals,
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
     from samplekit.config import SamplerConfig
     from samplekit.strategy import Options
 
@@ -167,40 +171,20 @@ def check_batcher(
         ...               max_examples=5)
     """
     cls = _resolve(batcher)
-    if options is not None and option_values:
-        msg = (
-            f"check_batcher: give the options either as keywords or as options=, not both "
-            f"(got options= and {sorted(option_values)}); put the fixed ones in options= "
-            f"with st.fixed_dictionaries"
-        )
-        raise ConfigError(msg)
-    given: object = options  # checked at runtime: callers may pass anything
-    if given is not None and not isinstance(given, st.SearchStrategy):
-        msg = (
-            f"check_batcher: options= must be a hypothesis SearchStrategy of option mappings "
-            f"(e.g. st.just({{...}})), but got {type(given).__name__}; pass fixed options "
-            f"as keywords"
-        )
-        raise ConfigError(msg)
+    _check_option_arguments("check_batcher", options, option_values)
     if batch_sizes is not None and not cls.needs_batch_size:
         msg = (
             f"check_batcher: the {cls.name!r} batcher sizes batches itself and takes no "
             f"batch_size; leave batch_sizes= out"
         )
         raise ConfigError(msg)
-    invalid = [dict(entry) for entry in _mappings(invalid_options)]
-    drawn = {k: v for k, v in option_values.items() if isinstance(v, st.SearchStrategy)}
-    if options is None and not drawn:
-        try:
-            _batcher_config(cls, option_values)
-        except ConfigError as exc:
-            msg = f"check_batcher: the options given are invalid: {exc}"
-            raise ConfigError(msg) from None
-    all_options = options
-    if options is None and drawn:
-        all_options = st.fixed_dictionaries(
-            {k: v if k in drawn else st.just(v) for k, v in option_values.items()}
-        )
+    invalid, all_options = _option_draws(
+        "check_batcher",
+        options,
+        option_values,
+        _mappings("check_batcher", invalid_options, "{'max_tokens': 0}"),
+        lambda fixed: _batcher_config(cls, fixed),
+    )
     run = _Run(
         cls,
         draws=_Draws(
@@ -214,36 +198,17 @@ def check_batcher(
         varies=varies_between_epochs,
         invalid=invalid,
     )
-    base = settings if settings is not None else hypothesis.settings(deadline=None)
-    # One report per call, and no explain phase: it reruns the failure many times for little.
-    phases = tuple(phase for phase in base.phases if phase != hypothesis.Phase.explain)
-    changes: dict[str, Any] = {"report_multiple_bugs": False, "phases": phases}
-    if max_examples is not None:
-        changes["max_examples"] = max_examples
-    test = hypothesis.settings(base, **changes)(hypothesis.given(st.data())(run.example))
-    try:
-        test()
-    except Flaky as exc:  # a failure that did not reproduce: report the claim it broke
-        found = _contract_error(exc)
-        if found is None:
-            raise
-        detail = (
-            f"{found.detail} (the failure did not reproduce on every run of the same input: "
-            f"the batcher is not a pure function of its inputs)"
-        )
-        raise BatcherContractError(found.strategy, found.claim, detail, found.inputs) from exc
-    except (Unsatisfiable, FailedHealthCheck):
-        if run.refused <= run.examples:
-            raise
-        which = "every generated input" if not run.examples else "most generated inputs"
-        msg = (
-            f"check_batcher: {cls.name!r} refused {which} at construction "
-            f"({run.refused} refused, {run.examples} accepted; last refusal: "
-            f"{run.last_refusal}); declare the lengths it serves with the classmethod "
-            f"example_lengths of {cls.__qualname__} (see samplekit.batcher.Batcher), or pass "
-            f"lengths=, batch_sizes=, strategies= or options it accepts"
-        )
-        raise ConfigError(msg) from None
+    _search(
+        run,
+        "check_batcher",
+        settings=settings,
+        max_examples=max_examples,
+        declare=(
+            f"declare the lengths it serves with the classmethod example_lengths of "
+            f"{cls.__qualname__} (see samplekit.batcher.Batcher), or pass lengths=, "
+            f"batch_sizes=, strategies= or options it accepts"
+        ),
+    )
 
 
 def _resolve(batcher: object) -> type[Batcher]:
@@ -261,17 +226,6 @@ def _resolve(batcher: object) -> type[Batcher]:
 def _batcher_config(cls: type[Batcher], options: Mapping[str, Any]) -> BatcherConfig:
     """``cls`` with ``options`` validated (works for a class no plugin registered)."""
     return BatcherConfig.model_construct(**BatcherConfig._fields(cls, dict(options)))
-
-
-def _mappings(entries: Iterable[object]) -> Iterable[Mapping[str, Any]]:
-    for entry in entries:
-        if not isinstance(entry, Mapping):
-            msg = (
-                f"check_batcher: invalid_options must hold option mappings such as "
-                f"{{'max_tokens': 0}}, but holds {entry!r}"
-            )
-            raise TypeError(msg)
-        yield entry
 
 
 def fit_labels(labels: Any, n: int, seed: int) -> torch.Tensor:
@@ -340,8 +294,11 @@ def _as_lists(batches: Batches) -> list[list[int]]:
     return [batches.order[a:b].tolist() for a, b in itertools.pairwise(bounds)]
 
 
-class _Run:
+class _Run(_Harness[type[Batcher]]):
     """The per-example checks of one `check_batcher` call."""
+
+    error = BatcherContractError
+    kind = "batcher"
 
     def __init__(
         self,
@@ -352,25 +309,9 @@ class _Run:
         varies: bool,
         invalid: list[dict[str, Any]],
     ) -> None:
-        self.cls = cls
+        super().__init__(cls, fixed=fixed, invalid=invalid)
         self.draws = draws
-        self.fixed = dict(fixed)
         self.varies = varies
-        self.invalid = invalid
-        self.examples = 0
-        self.refused = 0
-        self.last_refusal = "none"
-        self.inputs = ""
-
-    def fail(self, claim: str, detail: str) -> NoReturn:
-        """Raise the one error type every broken claim is reported with."""
-        raise BatcherContractError(self.cls.name, claim, detail, self.inputs)
-
-    def refuse(self, exc: Exception) -> NoReturn:
-        self.refused += 1
-        text = str(exc)
-        self.last_refusal = f"{type(exc).__name__}: {text[:500]}{'...' if len(text) > 500 else ''}"
-        hypothesis.reject()
 
     def declared_lengths(self, options: Options) -> st.SearchStrategy[Any]:
         """The batcher's ``example_lengths(options)``, or the kit's `lengths`."""
@@ -481,14 +422,11 @@ class _Run:
                 f"epoch) and global RNG states ({_diff(batches, again)}): the batcher depends "
                 f"on something besides its inputs and generator",
             )
-        _seed_globals(_PROBE_SEEDS[1])
-        if self.iterate(self.build(config, inputs), epoch) != batches:
-            self.fail(
-                "no global RNG",
-                "the same (seed, epoch) gave other batches after torch.manual_seed, "
-                "random.seed and numpy.random.seed changed: draw only from the generator "
-                "batch() is given",
-            )
+        self.check_global_rng(
+            batches,
+            lambda: self.iterate(self.build(config, inputs), epoch),
+            "the generator batch() is given",
+        )
         if world_size > 1:
             self.check_ranks(config, inputs, epoch, world_size, batches)
         if self.varies:
@@ -505,40 +443,18 @@ class _Run:
     ) -> EpochBatchSampler:
         try:
             return _construct(config, inputs, rank=rank, world_size=world_size)
-        except (LabelsError, ConfigError) as exc:
-            if refuse:
-                self.refuse(exc)
-            self.fail(
-                "deterministic",
-                f"construction refused inputs it accepted before: {type(exc).__name__}: {exc}",
-            )
         except Exception as exc:
-            self.fail(
-                "errors only at construction",
-                f"the constructor raised {type(exc).__name__}: {exc}; refuse unusable inputs "
-                f"with ConfigError",
-            )
+            self.construction_failed(exc, refuse=refuse, refuse_with="ConfigError")
 
     def check_option_validation(
         self, config: SamplerConfig, inputs: tuple[Any, Any], options: Mapping[str, Any]
     ) -> None:
-        for bad in self.invalid:
-            what = f"invalid_options entry {bad!r}"
-            try:
-                batcher = _batcher_config(self.cls, {**options, **bad})
-                _construct(config.model_copy(update={"batcher": batcher}), inputs)
-            except ConfigError:
-                continue
-            except Exception as exc:
-                self.fail(
-                    "options validated at construction",
-                    f"{what} raised {type(exc).__name__}: {exc}, not samplekit.ConfigError",
-                )
-            self.fail(
-                "options validated at construction",
-                f"{what} was accepted at construction; validate options in the Options model "
-                f"or raise ConfigError from __init__",
-            )
+        self.check_refused(
+            [({**options, **bad}, f"invalid_options entry {bad!r}") for bad in self.invalid],
+            lambda values: _construct(
+                config.model_copy(update={"batcher": _batcher_config(self.cls, values)}), inputs
+            ),
+        )
 
     def check_direct(
         self, sampler: EpochBatchSampler, config: SamplerConfig, epoch: int
@@ -688,41 +604,10 @@ class _Run:
         if isinstance(exc, StrategyOutputError):
             claim = "offsets valid" if exc.rule == "batches" else "errors only at construction"
             self.fail(claim, str(exc))
-        if isinstance(exc, (ConfigError, LabelsError)):
-            self.fail(
-                "options validated at construction",
-                f"{where} raised {type(exc).__name__}: {exc}; refuse bad options or lengths in "
-                f"the Options model or __init__, before any epoch runs",
-            )
-        self.fail(
-            "errors only at construction",
-            f"{where} raised {type(exc).__name__}: {exc}; only the constructor may refuse inputs",
-        )
+        self.raised_late(exc, where, "lengths")
 
-    def iterate(self, sampler: EpochBatchSampler, epoch: int) -> list[list[int]]:
-        """The batches ``sampler`` yields in ``epoch``, checking ``len`` before and during."""
-        batches: list[list[int]] = []
-        where = f"rank {sampler.rank} of {sampler.world_size}"
-        try:
-            sampler.set_epoch(epoch)
-            expected = len(sampler)
-            for batch in sampler:
-                batches.append(batch)
-                if len(sampler) != expected:
-                    self.fail(
-                        "len(sampler)",
-                        f"on {where}, len(sampler) was {expected} before iterating epoch "
-                        f"{epoch} and {len(sampler)} after {len(batches)} batches",
-                    )
-        except Exception as exc:
-            self.raised(exc, "iterating the sampler")
-        if len(batches) != expected:
-            self.fail(
-                "len(sampler)",
-                f"on {where}, len(sampler) was {expected} but epoch {epoch} yielded "
-                f"{len(batches)} batches",
-            )
-        return batches
+    def on(self, sampler: EpochBatchSampler) -> str:
+        return f"on rank {sampler.rank} of {sampler.world_size}, "
 
     def check_ranks(
         self,

@@ -12,8 +12,8 @@ import copy
 import dataclasses
 import itertools
 import random
-from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, NoReturn
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, NoReturn, TypeVar
 
 try:
     import hypothesis
@@ -38,6 +38,7 @@ from samplekit.strategy import EpochContext, FeedbackStrategy, FeedbackView, Opt
 from samplekit.testing import strategies as kit
 
 if TYPE_CHECKING:
+    from samplekit.batcher import Batcher
     from samplekit.config import SamplerConfig
     from samplekit.testing.strategies import FeedbackModel, Observation
 
@@ -147,34 +148,14 @@ def check_strategy(
         ...                max_examples=5)
     """
     cls = _resolve(strategy)
-    if options is not None and option_values:
-        msg = (
-            f"check_strategy: give the options either as keywords or as options=, not both "
-            f"(got options= and {sorted(option_values)}); put the fixed ones in options= "
-            f"with st.fixed_dictionaries"
-        )
-        raise ConfigError(msg)
-    given: object = options  # checked at runtime: callers may pass anything
-    if given is not None and not isinstance(given, st.SearchStrategy):
-        msg = (
-            f"check_strategy: options= must be a hypothesis SearchStrategy of option mappings "
-            f"(e.g. st.just({{...}})), but got {type(given).__name__}; pass fixed options "
-            f"as keywords"
-        )
-        raise ConfigError(msg)
-    invalid = [dict(entry) for entry in _mappings(invalid_options)]
-    drawn = {k: v for k, v in option_values.items() if isinstance(v, st.SearchStrategy)}
-    if options is None and not drawn:
-        try:
-            StrategyConfig.resolve(cls, option_values)
-        except ConfigError as exc:
-            msg = f"check_strategy: the options given are invalid: {exc}"
-            raise ConfigError(msg) from None
-    all_options = options
-    if options is None and drawn:
-        all_options = st.fixed_dictionaries(
-            {k: v if k in drawn else st.just(v) for k, v in option_values.items()}
-        )
+    _check_option_arguments("check_strategy", options, option_values)
+    invalid, all_options = _option_draws(
+        "check_strategy",
+        options,
+        option_values,
+        _mappings("check_strategy", invalid_options, "{'neg_ratio': 2.0}"),
+        lambda fixed: StrategyConfig.resolve(cls, fixed),
+    )
     run = _Run(
         cls,
         labels=labels,
@@ -185,6 +166,77 @@ def check_strategy(
         invalid=invalid,
         feedback=feedback,
     )
+    _search(
+        run,
+        "check_strategy",
+        settings=settings,
+        max_examples=max_examples,
+        declare=(
+            f"declare the labels and batch sizes it serves with the classmethods example_labels "
+            f"and example_batch_sizes of {cls.__qualname__} (see samplekit.Strategy), or pass "
+            f"labels=, batch_sizes= or options it accepts"
+        ),
+    )
+
+
+def _check_option_arguments(
+    kit_name: str, options: object, option_values: Mapping[str, Any]
+) -> None:
+    """Refuse ``options=`` given with option keywords, or not a hypothesis strategy."""
+    if options is not None and option_values:
+        msg = (
+            f"{kit_name}: give the options either as keywords or as options=, not both "
+            f"(got options= and {sorted(option_values)}); put the fixed ones in options= "
+            f"with st.fixed_dictionaries"
+        )
+        raise ConfigError(msg)
+    if options is not None and not isinstance(options, st.SearchStrategy):
+        msg = (
+            f"{kit_name}: options= must be a hypothesis SearchStrategy of option mappings "
+            f"(e.g. st.just({{...}})), but got {type(options).__name__}; pass fixed options "
+            f"as keywords"
+        )
+        raise ConfigError(msg)
+
+
+def _option_draws(
+    kit_name: str,
+    options: st.SearchStrategy[Mapping[str, Any]] | None,
+    option_values: Mapping[str, Any],
+    invalid_options: Iterable[Mapping[str, Any]],
+    validate: Callable[[Mapping[str, Any]], object],
+) -> tuple[list[dict[str, Any]], st.SearchStrategy[Mapping[str, Any]] | None]:
+    """The ``invalid_options`` entries, and the option mappings to draw (``None``: the fixed).
+
+    Fixed options (no keyword a ``SearchStrategy``) are checked once here with ``validate``.
+    """
+    invalid = [dict(entry) for entry in invalid_options]
+    drawn = {k: v for k, v in option_values.items() if isinstance(v, st.SearchStrategy)}
+    if options is None and not drawn:
+        try:
+            validate(option_values)
+        except ConfigError as exc:
+            msg = f"{kit_name}: the options given are invalid: {exc}"
+            raise ConfigError(msg) from None
+    if options is None and drawn:
+        return invalid, st.fixed_dictionaries(
+            {k: v if k in drawn else st.just(v) for k, v in option_values.items()}
+        )
+    return invalid, options
+
+
+def _search(
+    run: _Harness[Any],
+    kit_name: str,
+    *,
+    settings: hypothesis.settings | None,
+    max_examples: int | None,
+    declare: str,
+) -> None:
+    """Run ``run.example`` under hypothesis; report a failure as ``run.error``.
+
+    ``declare`` says how to give the class inputs it serves, when it refuses most of them.
+    """
     base = settings if settings is not None else hypothesis.settings(deadline=None)
     # One report per call, and no explain phase: it reruns the failure many times for little.
     phases = tuple(phase for phase in base.phases if phase != hypothesis.Phase.explain)
@@ -200,22 +252,20 @@ def check_strategy(
             raise
         detail = (
             f"{found.detail} (the failure did not reproduce on every run of the same input: "
-            f"the strategy is not a pure function of its inputs)"
+            f"the {run.kind} is not a pure function of its inputs)"
         )
-        raise StrategyContractError(found.strategy, found.claim, detail, found.inputs) from exc
+        raise run.error(found.strategy, found.claim, detail, found.inputs) from exc
     except (Unsatisfiable, FailedHealthCheck):
         # Hypothesis gives up when most inputs are rejected (its filter_too_much health check,
-        # or no valid input at all); when the rejections are the strategy's refusals, say how
+        # or no valid input at all); when the rejections are the class's refusals, say how
         # to give it inputs it serves instead.
         if run.refused <= run.examples:
             raise
         which = "every generated input" if not run.examples else "most generated inputs"
         msg = (
-            f"check_strategy: {cls.name!r} refused {which} at construction "
+            f"{kit_name}: {run.cls.name!r} refused {which} at construction "
             f"({run.refused} refused, {run.examples} accepted; last refusal: "
-            f"{run.last_refusal}); declare the labels and batch sizes it serves with the "
-            f"classmethods example_labels and example_batch_sizes of {cls.__qualname__} (see "
-            f"samplekit.Strategy), or pass labels=, batch_sizes= or options it accepts"
+            f"{run.last_refusal}); {declare}"
         )
         raise ConfigError(msg) from None
 
@@ -242,12 +292,15 @@ def _resolve(strategy: object) -> type[Strategy]:
     raise TypeError(msg)
 
 
-def _mappings(entries: Iterable[object]) -> Iterator[Mapping[str, Any]]:
+def _mappings(
+    kit_name: str, entries: Iterable[object], example: str
+) -> Iterator[Mapping[str, Any]]:
+    """``entries``, checked to be option mappings (``example`` shows one in the message)."""
     for entry in entries:
         if not isinstance(entry, Mapping):
             msg = (
-                f"check_strategy: invalid_options must hold option mappings such as "
-                f"{{'neg_ratio': 2.0}}, but holds {entry!r}"
+                f"{kit_name}: invalid_options must hold option mappings such as "
+                f"{example}, but holds {entry!r}"
             )
             raise TypeError(msg)
         yield entry
@@ -273,7 +326,152 @@ def _seed_globals(seed: int) -> None:
     np.random.seed(seed)  # noqa: NPY002 - probing that the strategy ignores numpy's global RNG
 
 
-class _Run:
+_Kit = TypeVar("_Kit", bound="type[Strategy] | type[Batcher]")
+
+
+class _Harness(Generic[_Kit]):
+    """What the per-example checks of `check_strategy` and `check_batcher` share.
+
+    The class checked, its fixed options and ``invalid_options``, the tallies of examples
+    accepted and refused, the inputs of the current example, and how a broken claim, a refused
+    input, a failed construction and an invalid option are reported.
+    """
+
+    error: ClassVar[type[StrategyContractError]] = StrategyContractError
+    """The error every broken claim is reported with."""
+    kind: ClassVar[str] = "strategy"
+    """What is checked, in messages: ``"strategy"`` or ``"batcher"``."""
+
+    def __init__(
+        self, cls: _Kit, *, fixed: Mapping[str, Any], invalid: list[dict[str, Any]]
+    ) -> None:
+        self.cls = cls
+        self.fixed = dict(fixed)
+        self.invalid = invalid
+        self.examples = 0
+        self.refused = 0
+        self.last_refusal = "none"
+        self.inputs = ""
+
+    def example(self, data: st.DataObject) -> None:
+        """Draw one example and check every claim on it."""
+        raise NotImplementedError
+
+    def fail(self, claim: str, detail: str) -> NoReturn:
+        """Raise the one error type every broken claim is reported with."""
+        raise self.error(self.cls.name, claim, detail, self.inputs)
+
+    def refuse(self, exc: Exception) -> NoReturn:
+        self.refused += 1
+        text = str(exc)
+        self.last_refusal = f"{type(exc).__name__}: {text[:500]}{'...' if len(text) > 500 else ''}"
+        hypothesis.reject()
+
+    def construction_failed(self, exc: Exception, *, refuse: bool, refuse_with: str) -> NoReturn:
+        """Report ``exc`` raised building a sampler; with ``refuse``, skip refused inputs.
+
+        ``refuse_with`` names the errors the constructor may refuse unusable inputs with.
+        """
+        if isinstance(exc, (LabelsError, ConfigError)):
+            if refuse:
+                self.refuse(exc)
+            self.fail(
+                "deterministic",
+                f"construction refused inputs it accepted before: {type(exc).__name__}: {exc}",
+            )
+        self.fail(
+            "errors only at construction",
+            f"the constructor raised {type(exc).__name__}: {exc}; refuse unusable inputs "
+            f"with {refuse_with}",
+        )
+
+    def check_refused(
+        self,
+        tries: Iterable[tuple[Mapping[str, Any], str]],
+        construct: Callable[[Mapping[str, Any]], object],
+    ) -> None:
+        """``construct`` raises `samplekit.ConfigError` on each ``(options, what)`` of ``tries``."""
+        for values, what in tries:
+            try:
+                construct(values)
+            except ConfigError:
+                continue
+            except Exception as exc:
+                self.fail(
+                    "options validated at construction",
+                    f"{what} raised {type(exc).__name__}: {exc}, not samplekit.ConfigError",
+                )
+            self.fail(
+                "options validated at construction",
+                f"{what} was accepted at construction; validate options in the Options model "
+                f"or raise ConfigError from __init__",
+            )
+
+    def check_global_rng(
+        self, batches: list[list[int]], again: Callable[[], list[list[int]]], source: str
+    ) -> None:
+        """``again()`` gives ``batches`` with every global RNG seeded otherwise.
+
+        ``source`` names the generator to draw from instead.
+        """
+        _seed_globals(_PROBE_SEEDS[1])
+        if again() != batches:
+            self.fail(
+                "no global RNG",
+                "the same (seed, epoch) gave other batches after torch.manual_seed, "
+                f"random.seed and numpy.random.seed changed: draw only from {source}",
+            )
+
+    def raised(self, exc: Exception, where: str) -> NoReturn:
+        """Report ``exc``, raised by ``where`` once the sampler was built."""
+        raise NotImplementedError
+
+    def raised_late(self, exc: Exception, where: str, inputs: str) -> NoReturn:
+        """Report ``exc``, raised by ``where`` after construction, which alone may refuse.
+
+        ``inputs`` names what besides options the constructor should have refused.
+        """
+        if isinstance(exc, (ConfigError, LabelsError)):
+            self.fail(
+                "options validated at construction",
+                f"{where} raised {type(exc).__name__}: {exc}; refuse bad options or {inputs} in "
+                f"the Options model or __init__, before any epoch runs",
+            )
+        self.fail(
+            "errors only at construction",
+            f"{where} raised {type(exc).__name__}: {exc}; only the constructor may refuse inputs",
+        )
+
+    def on(self, sampler: EpochBatchSampler) -> str:
+        """Where ``sampler`` runs, to begin a message with (empty: nowhere to name)."""
+        return ""
+
+    def iterate(self, sampler: EpochBatchSampler, epoch: int) -> list[list[int]]:
+        """The batches ``sampler`` yields in ``epoch``, checking ``len`` before and during."""
+        batches: list[list[int]] = []
+        on = self.on(sampler)
+        try:
+            sampler.set_epoch(epoch)
+            expected = len(sampler)
+            for batch in sampler:
+                batches.append(batch)
+                if len(sampler) != expected:
+                    self.fail(
+                        "len(sampler)",
+                        f"{on}len(sampler) was {expected} before iterating epoch {epoch} and "
+                        f"{len(sampler)} after {len(batches)} batches",
+                    )
+        except Exception as exc:
+            self.raised(exc, "iterating the sampler")
+        if len(batches) != expected:
+            self.fail(
+                "len(sampler)",
+                f"{on}len(sampler) was {expected} but epoch {epoch} yielded {len(batches)} batches",
+            )
+        return batches
+
+
+class _Run(_Harness[type[Strategy]]):
     """The per-example checks of one `check_strategy` call."""
 
     def __init__(
@@ -288,28 +486,12 @@ class _Run:
         invalid: list[dict[str, Any]],
         feedback: st.SearchStrategy[FeedbackModel] | None = None,
     ) -> None:
-        self.cls = cls
+        super().__init__(cls, fixed=fixed, invalid=invalid)
         self.labels = labels
         self.batch_sizes = batch_sizes
         self.options = options
-        self.fixed = dict(fixed)
         self.without_replacement, self.permutation, self.varies = claims
-        self.invalid = invalid
         self.feedback = feedback
-        self.examples = 0
-        self.refused = 0
-        self.last_refusal = "none"
-        self.inputs = ""
-
-    def fail(self, claim: str, detail: str) -> NoReturn:
-        """Raise the one error type every broken claim is reported with."""
-        raise StrategyContractError(self.cls.name, claim, detail, self.inputs)
-
-    def refuse(self, exc: Exception) -> NoReturn:
-        self.refused += 1
-        text = str(exc)
-        self.last_refusal = f"{type(exc).__name__}: {text[:500]}{'...' if len(text) > 500 else ''}"
-        hypothesis.reject()
 
     def declared(self, what: str, options: Options) -> st.SearchStrategy[Any]:
         """The strategy's own ``example_labels`` or ``example_batch_sizes`` for ``options``."""
@@ -388,13 +570,9 @@ class _Run:
                     f"iterating again after set_epoch({epoch}) gave other batches than the first "
                     f"time: state kept between calls changes the output",
                 )
-            _seed_globals(_PROBE_SEEDS[1])
-            if self.iterate(self.build(config, labels), epoch) != batches:
-                self.fail(
-                    "no global RNG",
-                    "the same (seed, epoch) gave other batches after torch.manual_seed, "
-                    "random.seed and numpy.random.seed changed: draw only from ctx.generator",
-                )
+            self.check_global_rng(
+                batches, lambda: self.iterate(self.build(config, labels), epoch), "ctx.generator"
+            )
             self.check_opt_in(sampler, epoch, direct, n)
             self.check_prefetch(config, labels, epoch, batches, self.iterate(sampler, epoch + 1))
             if self.cls.uses_feedback:
@@ -425,47 +603,24 @@ class _Run:
             return EpochBatchSampler.from_config(
                 config, labels, rank=0, world_size=1, check_sync=False, prefetch=prefetch
             )
-        except (LabelsError, ConfigError) as exc:
-            if refuse:
-                self.refuse(exc)
-            self.fail(
-                "deterministic",
-                f"construction refused inputs it accepted before: {type(exc).__name__}: {exc}",
-            )
         except Exception as exc:
-            self.fail(
-                "errors only at construction",
-                f"the constructor raised {type(exc).__name__}: {exc}; refuse unusable inputs "
-                f"with LabelsError or ConfigError",
-            )
+            self.construction_failed(exc, refuse=refuse, refuse_with="LabelsError or ConfigError")
 
     def check_option_validation(
         self, labels: Any, config: SamplerConfig, options: Mapping[str, Any]
     ) -> None:
         tries = [({**options, _UNKNOWN_KEY: 1}, "an unknown option key")]
         tries += [({**options, **bad}, f"invalid_options entry {bad!r}") for bad in self.invalid]
-        for values, what in tries:
-            try:
-                strategy = StrategyConfig.resolve(self.cls, values)
-                EpochBatchSampler.from_config(
-                    config.model_copy(update={"strategy": strategy}),
-                    labels,
-                    rank=0,
-                    world_size=1,
-                    check_sync=False,
-                )
-            except ConfigError:
-                continue
-            except Exception as exc:
-                self.fail(
-                    "options validated at construction",
-                    f"{what} raised {type(exc).__name__}: {exc}, not samplekit.ConfigError",
-                )
-            self.fail(
-                "options validated at construction",
-                f"{what} was accepted at construction; validate options in the Options model "
-                f"or raise ConfigError from __init__",
-            )
+        self.check_refused(
+            tries,
+            lambda values: EpochBatchSampler.from_config(
+                config.model_copy(update={"strategy": StrategyConfig.resolve(self.cls, values)}),
+                labels,
+                rank=0,
+                world_size=1,
+                check_sync=False,
+            ),
+        )
 
     def sample_directly(
         self, strategy: Strategy, config: SamplerConfig, epoch: int, n: int
@@ -503,38 +658,7 @@ class _Run:
                 f"may raise, whatever finite scores >= 0 were observed (ties, zeros, samples "
                 f"never observed)",
             )
-        if isinstance(exc, (ConfigError, LabelsError)):
-            self.fail(
-                "options validated at construction",
-                f"{where} raised {type(exc).__name__}: {exc}; refuse bad options or labels in "
-                f"the Options model or __init__, before any epoch runs",
-            )
-        self.fail(
-            "errors only at construction",
-            f"{where} raised {type(exc).__name__}: {exc}; only the constructor may refuse inputs",
-        )
-
-    def iterate(self, sampler: EpochBatchSampler, epoch: int) -> list[list[int]]:
-        batches: list[list[int]] = []
-        try:
-            sampler.set_epoch(epoch)
-            expected = len(sampler)
-            for batch in sampler:
-                batches.append(batch)
-                if len(sampler) != expected:
-                    self.fail(
-                        "len(sampler)",
-                        f"len(sampler) was {expected} before iterating epoch {epoch} and "
-                        f"{len(sampler)} after {len(batches)} batches",
-                    )
-        except Exception as exc:
-            self.raised(exc, "iterating the sampler")
-        if len(batches) != expected:
-            self.fail(
-                "len(sampler)",
-                f"len(sampler) was {expected} but epoch {epoch} yielded {len(batches)} batches",
-            )
-        return batches
+        self.raised_late(exc, where, "labels")
 
     def check_batches(
         self,
