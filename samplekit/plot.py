@@ -49,7 +49,7 @@ from samplekit.errors import ConfigError
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     import numpy as np
     import pydantic
@@ -165,13 +165,31 @@ def plot_composition(
     """
     from samplekit.report import epoch_tallies
 
+    return _plot_epochs(
+        sampler,
+        epochs,
+        path,
+        title,
+        lambda text: composition_figure(list(epoch_tallies(sampler, epochs)), title=text),
+    )
+
+
+def _plot_epochs(
+    sampler: EpochBatchSampler,
+    epochs: int,
+    path: str | os.PathLike[str] | None,
+    title: str | None,
+    draw: Callable[[str], Figure],
+) -> Figure:
+    """``draw(title)`` after ``epochs`` and ``path`` are checked; saved to ``path``, if given.
+
+    ``title`` defaults to the description of ``sampler``.
+    """
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         msg = f"expected epochs to be an integer >= 1, but got epochs={epochs!r}"
         raise ConfigError(msg)
     fmt = None if path is None else check_plot_path(path)
-    if title is None:
-        title = _describe(sampler)
-    figure = composition_figure(list(epoch_tallies(sampler, epochs)), title=title)
+    figure = draw(_describe(sampler) if title is None else title)
     if path is not None:
         figure.savefig(path, format=fmt)
     return figure
@@ -329,16 +347,13 @@ def plot_batching(
     """
     from samplekit.report import batching
 
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        msg = f"expected epochs to be an integer >= 1, but got epochs={epochs!r}"
-        raise ConfigError(msg)
-    fmt = None if path is None else check_plot_path(path)
-    if title is None:
-        title = _describe(sampler)
-    figure = batching_figure(list(batching(sampler, epochs)), title=title)
-    if path is not None:
-        figure.savefig(path, format=fmt)
-    return figure
+    return _plot_epochs(
+        sampler,
+        epochs,
+        path,
+        title,
+        lambda text: batching_figure(list(batching(sampler, epochs)), title=text),
+    )
 
 
 def batching_figure(
