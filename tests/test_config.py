@@ -447,6 +447,7 @@ def test_fuzz_a_config_is_refused_with_a_config_error_or_exactly_typed(
         else:
             assert as_given(value, held[key]), (key, value)
     assert (type(cfg.batch_size), type(cfg.seed), type(cfg.drop_last)) == (int, int, bool)
+    assert cfg.batch_size is not None  # the fixed batcher's
     assert 1 <= cfg.batch_size <= 2**31 - 1
     assert -(2**63) <= cfg.seed <= 2**64 - 1
     for key, value in cfg.strategy.options.model_dump().items():

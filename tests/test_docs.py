@@ -186,7 +186,7 @@ def preview_draws_batchers() -> bool:
     """Whether ``samplekit preview`` takes ``--batcher`` (then batcher pages draw pictures)."""
     from samplekit.cli import main
 
-    preview = main.commands["preview"]  # type: ignore[attr-defined]
+    preview = main.commands["preview"]
     return any("--batcher" in getattr(param, "opts", ()) for param in preview.params)
 
 

@@ -23,6 +23,8 @@ def check_common(sampler: EpochBatchSampler, epoch: int) -> list[list[int]]:
     """Range, batch sizes, len, reproducibility: what every strategy owes."""
     sampler.set_epoch(epoch)
     expected = len(sampler)
+    size = sampler.batch_size
+    assert size is not None  # the fixed batcher's
     batches = []
     for batch in sampler:
         assert len(sampler) == expected
@@ -30,13 +32,13 @@ def check_common(sampler: EpochBatchSampler, epoch: int) -> list[list[int]]:
     assert len(batches) == expected
     n = sampler.labels.numel()
     assert all(0 <= i < n for b in batches for i in b)
-    assert all(len(b) == sampler.batch_size for b in batches[:-1])
+    assert all(len(b) == size for b in batches[:-1])
     if batches:
-        assert 0 < len(batches[-1]) <= sampler.batch_size
+        assert 0 < len(batches[-1]) <= size
         if sampler.drop_last:
-            assert len(batches[-1]) == sampler.batch_size
+            assert len(batches[-1]) == size
     total = sampler.strategy.epoch_length(epoch)
-    dropped = total % sampler.batch_size if sampler.drop_last else 0
+    dropped = total % size if sampler.drop_last else 0
     assert sum(len(b) for b in batches) == total - dropped
     assert list(sampler.epoch_batches(epoch)) == batches  # pure function of (seed, epoch)
     return batches

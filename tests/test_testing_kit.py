@@ -513,6 +513,7 @@ def test_labels_with_fixed_values_use_only_dtypes_that_hold_them(y: Any) -> None
 def test_sampler_inputs_build_a_sampler(inputs: SamplerInputs) -> None:
     sampler = inputs.sampler("stratified")
     assert sampler.epoch == inputs.epoch
+    assert sampler.batch_size is not None
     assert 1 <= sampler.batch_size <= 4
 
 
