@@ -60,7 +60,8 @@ class Cursor:
     def upcoming(self, num_batches: Callable[[int], int]) -> tuple[int, int]:
         """The ``(epoch, position)`` the next iteration starts from."""
         epoch, position = self.epoch, self.position
-        if not self._pinned and position > 0 and position >= num_batches(epoch):
+        started = position > 0 or self.start > 0  # (an elastic resume starts at `start`)
+        if not self._pinned and started and position >= num_batches(epoch):
             return epoch + 1, 0
         return epoch, position
 

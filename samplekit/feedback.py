@@ -399,6 +399,9 @@ def _scores(scores: Any) -> torch.Tensor:
     if isinstance(scores, np.ndarray) and scores.dtype != np.object_:
         scores = torch.from_numpy(scores)
     if isinstance(scores, torch.Tensor):
+        if scores.is_meta:
+            msg = "observe: scores are a 'meta' tensor, which holds no values; pass real losses"
+            raise ConfigError(msg)
         if scores.ndim != 1:
             hint = (
                 "a 0-d tensor is one number: pass per-sample losses (reduction='none')"

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 from samplekit.errors import ConfigError, LabelsError
@@ -52,6 +53,12 @@ def as_length_tensor(lengths: Any, *, count: int | None = None) -> torch.Tensor:
                 f"lengths=[len(tokens) for tokens in dataset['input_ids']]"
             )
             raise ConfigError(msg)
+    if _booleans(source):
+        msg = (
+            "lengths: expected integer lengths, but got booleans; a bool is not a length: pass "
+            "the number of tokens, frames or bytes of each sample"
+        )
+        raise ConfigError(msg)
     try:
         tensor = to_label_tensor(source, "lengths")
     except LabelsError as exc:  # the same rules as labels, told as lengths
@@ -71,3 +78,13 @@ def as_length_tensor(lengths: Any, *, count: int | None = None) -> torch.Tensor:
         )
         raise ConfigError(msg)
     return tensor
+
+
+def _booleans(source: Any) -> bool:
+    """Whether ``source`` holds booleans (a bool tensor or array, or bools in a list)."""
+    dtype = getattr(source, "dtype", None)
+    if dtype is not None:
+        return dtype == torch.bool or str(dtype) == "bool"
+    if isinstance(source, (list, tuple)):
+        return any(isinstance(value, (bool, np.bool_)) for value in source)
+    return False

@@ -130,6 +130,7 @@ def test_loss_weights_rescale_the_kept_well_learned_samples() -> None:
         ([0, 1], torch.tensor([1.0, float("nan")]), "NaN"),
         (torch.tensor([[0, 1]]), torch.tensor([[1.0, 2.0]]), "1-D"),
         ([True, False], torch.tensor([1.0, 2.0]), "indices"),
+        ([0, 1], torch.empty(2, device="meta"), "meta"),
     ],
 )
 def test_bad_observations_are_refused(indices: Any, scores: Any, fragment: str) -> None:

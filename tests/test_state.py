@@ -153,10 +153,13 @@ def test_a_checkpoint_resumes_on_any_world_size(world: int, drop_last: bool) -> 
         assert steps[: len(left)] == left
         assert steps[len(left) :] == whole[: len(steps) - len(left)]
     assert head == whole[:3]
-    assert all(r.state_dict()["cursor"]["epoch"] == 0 for r in ranks)
+    # With nothing left for these ranks (drop_last, fewer batches than ranks), the iteration
+    # went on with the next epoch (of no batches for them either).
+    nothing_left = drop_last and len(left) < world
+    assert all(r.state_dict()["cursor"]["epoch"] == int(nothing_left) for r in ranks)
     fresh = sampler(0, world)
-    fresh.set_epoch(1)
-    assert list(ranks[0]) == list(fresh)  # epoch 1: plain sharding again
+    fresh.set_epoch(1 + int(nothing_left))
+    assert list(ranks[0]) == list(fresh)  # the next epoch: plain sharding again
 
 
 @given(
@@ -202,3 +205,36 @@ def test_set_epoch_takes_numpy_integers_and_the_largest_epoch() -> None:
     sampler.set_epoch(2**63 - 1)
     assert len(list(sampler)) == len(sampler)
     json.dumps(sampler.state_dict())
+
+
+def test_an_elastic_resume_with_nothing_left_for_the_new_ranks_goes_on_with_the_next_epoch() -> (
+    None
+):
+    def sampler(rank: int = 0, world_size: int = 1) -> EpochBatchSampler:
+        return EpochBatchSampler(
+            None,
+            "shuffle",
+            lengths=[1, 1, 1, 1],
+            batch_size=1,
+            drop_last=True,
+            rank=rank,
+            world_size=world_size,
+        )
+
+    one = sampler()
+    it = iter(one)
+    for _ in range(3):
+        next(it)
+    state = one.state_dict()  # 3 of 4 global batches: 1 left, fewer than 2 ranks need
+    two = [sampler(rank, 2) for rank in range(2)]
+    for resumed in two:
+        resumed.load_state_dict(state)
+    assert [len(s) for s in two] == [0, 0]
+    passes = [[list(s) for s in two] for _ in range(2)]  # no set_epoch: the next pass moves on
+    expected = []
+    for epoch in (1, 2):
+        fresh = [sampler(rank, 2) for rank in range(2)]
+        for s in fresh:
+            s.set_epoch(epoch)
+        expected.append([list(s) for s in fresh])
+    assert passes == expected

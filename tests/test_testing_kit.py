@@ -325,7 +325,9 @@ def test_a_strategy_refusing_most_inputs_is_a_config_error_naming_the_fix() -> N
     with pytest.raises(ConfigError) as info:
         check_strategy(RefusesMost, max_examples=40, settings=derandomized)
     message = str(info.value)
-    assert "refused most generated inputs" in message
+    # How many inputs hypothesis draws before giving up differs between its versions: all of
+    # them may be refused (a few are accepted with others).
+    assert "refused most generated inputs" in message or "refused every generated input" in message
     assert "wants a multiple of 16 labels" in message  # the last refusal
     assert "example_labels" in message
     assert "labels=" in message
