@@ -51,6 +51,9 @@ def train(args: argparse.Namespace) -> int:
         sampler = sampler_for(args, rank, world)
     except DesyncError as exc:
         out.write_text(json.dumps({"error": str(exc)}))
+        # Every rank raised; wait for all of them before teardown (torch 2.3's gloo teardown
+        # can hang when a rank destroys its group while another still finishes the gather).
+        dist.barrier()
         return 3
     assert (sampler.rank, sampler.world_size) == (rank, world)
     labels = run_labels()
@@ -115,10 +118,10 @@ def main() -> int:
         )
         return 0
     dist.init_process_group("gloo", timeout=TIMEOUT)
-    try:
-        return train(args)
-    finally:
+    code = train(args)
+    if code == 0:  # an error leaves without teardown: os._exit below ends the process anyway
         dist.destroy_process_group()
+    return code
 
 
 if __name__ == "__main__":
