@@ -4,14 +4,15 @@
 ``a x b >= n`` cells (``a = ceil(sqrt(n))``), with cycle walking for the cells beyond ``n``.
 Any set of positions is mapped independently, so a rank computes its own batches of an epoch of
 10**9 samples in time and memory proportional to those batches, with no O(n) step: the
-key is all the state there is.
+key is all the state there is. `Permutations` is a family of them, one per member (say one
+per class, each of its own size), evaluated together.
 
 The law is not ``torch.randperm``'s. A Feistel network with a keyed hash as round function is a
 pseudo-random permutation: every position is equally likely for every item, pairs are in
 either order half the time, and permutations of different keys are unrelated, as the
-shuffle-quality tests check against ``torch.randperm`` (see docs/performance.md). It is not
-guaranteed to reach every one of the ``n!`` permutations for large ``n`` (no shuffle with a
-64-bit key does); for ``n <= 6`` the tests check that every permutation is about equally likely.
+shuffle-quality tests check against ``torch.randperm`` (see docs/performance.md). It cannot
+reach every one of the ``n!`` permutations for large ``n`` (no shuffle from a 64-bit key can);
+for ``n <= 6`` the tests check that every permutation is about equally likely.
 
 Examples:
     >>> import torch
@@ -27,10 +28,17 @@ Examples:
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import torch
 
-__all__ = ["Permutation", "rounds"]
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = ["MAX_SIZE", "Permutation", "Permutations", "rounds"]
+
+#: The largest size a permutation can have.
+MAX_SIZE = 2**62
 
 _MASK32 = 0xFFFFFFFF
 _MASK64 = (1 << 64) - 1
@@ -61,13 +69,115 @@ def _splitmix64(state: int) -> tuple[int, int]:
     return state, z ^ (z >> 31)
 
 
+def _hash32(value: int) -> int:
+    """`_hash` of one Python int (the same function, for precomputing keys)."""
+    for _ in range(2):
+        value = ((value ^ (value >> 16)) * _MULTIPLIER) & _MASK32
+    return value ^ (value >> 16)
+
+
+def _grid(n: int) -> tuple[int, int]:
+    """The grid ``(a, b)`` of a permutation of ``n``: ``a * b >= n``, ``a * b - n < a``."""
+    a = max(1, math.isqrt(max(n - 1, 0)) + 1)
+    return a, max(1, -(-n // a))
+
+
+class Permutations:
+    """A family of pseudo-random permutations, member ``m`` of ``range(sizes[m])``.
+
+    ``perms(members, positions)`` returns, for each pair, the element at ``positions[i]`` of
+    member ``members[i]``: a pure function of ``(key, m, sizes[m], position)``. Members are
+    independent permutations (their round keys are hashed from ``key`` and ``m``). O(number of
+    positions) time; building the family costs O(members).
+
+    Args:
+        sizes: each member's size, a 1-D integer tensor (or sequence) of values in
+            ``[0, 2**62]``.
+        key: any integer; its value modulo ``2**64`` picks the family.
+
+    Raises:
+        ValueError: for a size outside ``[0, 2**62]``.
+
+    Examples:
+        >>> import torch
+        >>> from samplekit.permutation import Permutations
+        >>> perms = Permutations([3, 5], key=7)
+        >>> first = perms(torch.zeros(3, dtype=torch.long), torch.arange(3))
+        >>> sorted(first.tolist())
+        [0, 1, 2]
+    """
+
+    def __init__(self, sizes: torch.Tensor | Sequence[int], key: int) -> None:
+        self.sizes = torch.as_tensor(sizes, dtype=torch.int64).reshape(-1)
+        if self.sizes.numel() and (int(self.sizes.min()) < 0 or int(self.sizes.max()) > MAX_SIZE):
+            msg = f"sizes must be in [0, 2**62], but got {self.sizes.min()} to {self.sizes.max()}"
+            raise ValueError(msg)
+        self.key = key & _MASK64
+        state, words = self.key, []
+        most = max((rounds(n) for n in set(self.sizes.tolist())), default=0)
+        for _ in range(most + 1):
+            state, word = _splitmix64(state)
+            words.append(word)
+        self._words = words
+        self._a = torch.tensor([_grid(n)[0] for n in self.sizes.tolist()], dtype=torch.int64)
+        self._b = torch.tensor([_grid(n)[1] for n in self.sizes.tolist()], dtype=torch.int64)
+        self._rounds = torch.tensor([rounds(int(n)) for n in self.sizes.tolist()])
+        members = torch.arange(self.sizes.numel(), dtype=torch.int64)
+        #: Per round, each member's 32-bit round key: the round's word hashed with the member.
+        self._round_keys = [
+            _hash(members ^ (word & _MASK32), torch.empty_like(members)) for word in words[:most]
+        ]
+        # Swapping cells 0 and 1 first, for half the members, makes odd permutations reachable
+        # (each round alone is even when a or b is odd).
+        swap_word = _hash(members ^ (words[most] & _MASK32), torch.empty_like(members))
+        self._swap = ((swap_word & 1) == 1) & (self.sizes >= 2)
+
+    def __len__(self) -> int:
+        return int(self.sizes.numel())
+
+    def __call__(self, members: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        """The elements at ``positions`` of the permutations ``members`` (int64).
+
+        Raises:
+            ValueError: for a member or position out of range.
+        """
+        member = _flat(members, "members")
+        flat = _flat(positions, "positions")
+        if member.shape != flat.shape:
+            msg = (
+                f"members and positions must have one shape, but got "
+                f"{tuple(members.shape)} and {tuple(positions.shape)}"
+            )
+            raise ValueError(msg)
+        if member.numel():
+            if int(member.min()) < 0 or int(member.max()) >= len(self):
+                msg = (
+                    f"members must be in [0, {len(self)}), but got {int(member.min())} to "
+                    f"{int(member.max())}"
+                )
+                raise ValueError(msg)
+            size = self.sizes[member]
+            if int(flat.min()) < 0 or bool((flat >= size).any()):
+                msg = "positions must be in [0, sizes[member]) for each member"
+                raise ValueError(msg)
+        out = torch.empty_like(flat)
+        for start in range(0, flat.numel(), _STEP):
+            part = slice(start, start + _STEP)
+            m = member[part]
+            grid = (self._a[m], self._b[m], self.sizes[m])
+            keys = [round_key[m] for round_key in self._round_keys]
+            active = self._rounds[m]
+            out[part] = _walk(flat[part], grid, keys, active, self._swap[m])
+        return out.view(positions.shape)
+
+
 class Permutation:
     """A pseudo-random permutation of ``range(n)``, keyed by a 64-bit ``key``, random access.
 
-    ``perm(positions)`` returns the elements at ``positions`` of the permutation (the
-    permutation of ``range(n)`` read at those positions): a bijection of ``range(n)`` in
-    ``positions``, a pure function of ``(n, key, position)``. Costs O(len(positions)) time and
-    O(min(len(positions), 65,536)) extra memory; building one is O(1).
+    ``perm(positions)`` returns the elements at ``positions`` of the permutation: a bijection
+    of ``range(n)``, a pure function of ``(n, key, position)``. Costs O(len(positions)) time and
+    O(min(len(positions), 65,536)) extra memory; building one is O(1). It is member 0 of
+    ``Permutations([n], key)``, evaluated with scalars.
 
     Args:
         n: how many elements, ``0 <= n <= 2**62``.
@@ -79,25 +189,20 @@ class Permutation:
     """
 
     def __init__(self, n: int, key: int) -> None:
-        if not 0 <= n <= 2**62:
+        if not 0 <= n <= MAX_SIZE:
             msg = f"n must be in [0, 2**62], but got n={n}"
             raise ValueError(msg)
         self.n = n
         self.key = key & _MASK64
-        # The grid: x = high * a + low, low in Z_a, high in Z_b; a * b - n < a, so a cell
-        # beyond n is rare and cycle walking (re-encrypting it) ends after a step or two.
-        self._a = max(1, math.isqrt(max(n - 1, 0)) + 1)
-        self._b = max(1, -(-n // self._a))
-        state = self.key
-        words = []
+        state, words = self.key, []
         count = rounds(n)
         for _ in range(count + 1):
             state, word = _splitmix64(state)
             words.append(word)
-        self._round_keys = [word & _MASK32 for word in words[:count]]
-        # Swapping cells 0 and 1 first, for half the keys, makes odd permutations reachable
-        # (each round alone is even when a or b is odd).
-        self._swap = bool(words[count] >> 63) and n >= 2
+        a, b = _grid(n)
+        self._grid = (a, b, n)
+        self._round_keys = [_hash32(word & _MASK32) for word in words[:count]]  # member 0
+        self._swap = bool(_hash32(words[count] & _MASK32) & 1) and n >= 2
 
     def __len__(self) -> int:
         return self.n
@@ -112,10 +217,7 @@ class Permutation:
             ValueError: if a position is outside ``[0, n)`` or ``positions`` is not an
                 integer tensor.
         """
-        if not isinstance(positions, torch.Tensor) or positions.dtype.is_floating_point:
-            msg = "positions must be an integer torch.Tensor"
-            raise ValueError(msg)
-        flat = positions.reshape(-1).to(torch.int64)
+        flat = _flat(positions, "positions")
         if flat.numel() and (int(flat.min()) < 0 or int(flat.max()) >= self.n):
             msg = (
                 f"positions must be in [0, {self.n}), but got {int(flat.min())} to "
@@ -124,37 +226,79 @@ class Permutation:
             raise ValueError(msg)
         out = torch.empty_like(flat)
         for start in range(0, flat.numel(), _STEP):
-            out[start : start + _STEP] = self._walk(flat[start : start + _STEP])
+            part = slice(start, start + _STEP)
+            out[part] = _walk(flat[part], self._grid, self._round_keys, None, self._swap)
         return out.view(positions.shape)
 
     def range(self, start: int, stop: int) -> torch.Tensor:
         """The elements at positions ``start`` to ``stop - 1`` (int64)."""
         return self(torch.arange(start, stop, dtype=torch.int64))
 
-    def _walk(self, x: torch.Tensor) -> torch.Tensor:
-        """Encrypt; re-encrypt the cells that land beyond ``n`` until none does."""
-        y = self._encrypt(x)
-        outside = torch.nonzero(y >= self.n).flatten()
-        while outside.numel():
-            y[outside] = self._encrypt(y[outside])
-            outside = outside[y[outside] >= self.n]
-        return y
 
-    def _encrypt(self, x: torch.Tensor) -> torch.Tensor:
-        """The Feistel network on the grid: alternate keyed shifts of ``low`` and ``high``."""
-        a, b = self._a, self._b
-        if self._swap:
-            x = x ^ (x < 2).to(torch.int64)
-        low, high = x % a, x // a
-        f, scratch = torch.empty_like(x), torch.empty_like(x)
-        for number, key in enumerate(self._round_keys):
-            if number % 2 == 0:  # low += F(high) mod a
-                _hash(torch.bitwise_xor(high, key, out=f), scratch).remainder_(a)
-                low.add_(f).remainder_(a)
-            else:  # high += F(low) mod b
-                _hash(torch.bitwise_xor(low, key, out=f), scratch).remainder_(b)
-                high.add_(f).remainder_(b)
-        return high.mul_(a).add_(low)
+Value = int | torch.Tensor  # a scalar shared by all elements, or one value per element
+
+
+def _flat(values: torch.Tensor, name: str) -> torch.Tensor:
+    if (
+        not isinstance(values, torch.Tensor)
+        or values.dtype.is_floating_point
+        or values.dtype == torch.bool
+    ):
+        msg = f"{name} must be an integer torch.Tensor"
+        raise ValueError(msg)
+    return values.reshape(-1).to(torch.int64)
+
+
+def _walk(
+    x: torch.Tensor,
+    grid: tuple[Value, Value, Value],
+    keys: Sequence[Value],
+    active: torch.Tensor | None,
+    swap: bool | torch.Tensor,
+) -> torch.Tensor:
+    """Encrypt; re-encrypt the cells that land beyond ``n`` until none does."""
+    n = grid[2]
+    y = _encrypt(x, grid, keys, active, swap)
+    outside = torch.nonzero(y >= n).flatten()
+    while outside.numel():
+        sub = [_pick(v, outside) for v in grid]
+        y[outside] = _encrypt(
+            y[outside],
+            (sub[0], sub[1], sub[2]),
+            [_pick(k, outside) for k in keys],
+            None if active is None else active[outside],
+            swap[outside] if isinstance(swap, torch.Tensor) else swap,
+        )
+        outside = outside[y[outside] >= _pick(n, outside)]
+    return y
+
+
+def _pick(value: Value, where: torch.Tensor) -> Value:
+    return value[where] if isinstance(value, torch.Tensor) else value
+
+
+def _encrypt(
+    x: torch.Tensor,
+    grid: tuple[Value, Value, Value],
+    keys: Sequence[Value],
+    active: torch.Tensor | None,
+    swap: bool | torch.Tensor,
+) -> torch.Tensor:
+    """The Feistel network on the grid: alternate keyed shifts of ``low`` and ``high``."""
+    a, b, _ = grid
+    if isinstance(swap, torch.Tensor):
+        x = x ^ ((x < 2) & swap).to(torch.int64)
+    elif swap:
+        x = x ^ (x < 2).to(torch.int64)
+    low, high = torch.remainder(x, a), torch.div(x, a, rounding_mode="floor")
+    f, scratch = torch.empty_like(x), torch.empty_like(x)
+    for number, key in enumerate(keys):
+        source, target, modulus = (high, low, a) if number % 2 == 0 else (low, high, b)
+        _hash(torch.bitwise_xor(source, key, out=f), scratch).remainder_(modulus)
+        if active is not None:  # members with fewer rounds skip this one
+            f.mul_(active > number)
+        target.add_(f).remainder_(modulus)
+    return high.mul_(a).add_(low)
 
 
 def _hash(v: torch.Tensor, scratch: torch.Tensor) -> torch.Tensor:
