@@ -51,6 +51,7 @@ if TYPE_CHECKING:
         FeedbackStrategy,
         FeedbackView,
         Options,
+        RandomAccessStrategy,
         Strategy,
     )
 
@@ -68,6 +69,7 @@ __all__ = [
     "Options",
     "PluginError",
     "PluginWarning",
+    "RandomAccessStrategy",
     "SampleKitError",
     "SamplerConfig",
     "StaleIteratorError",
@@ -122,6 +124,7 @@ _LAZY = {
     "EpochBatchSampler": "samplekit.sampler",
     "EpochContext": "samplekit.strategy",
     "Options": "samplekit.strategy",
+    "RandomAccessStrategy": "samplekit.strategy",
     "Strategy": "samplekit.strategy",
 }
 

@@ -106,6 +106,18 @@ class Batcher(abc.ABC):
         """How many batches an epoch of ``n`` samples makes, or ``None`` if that needs the order."""
         return None
 
+    def bounds(self, n: int, batches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Where ``batches`` start and stop in an order of ``n``, if position alone decides it.
+
+        A batcher whose batches are the same runs of positions whatever the order holds (no
+        lengths, no randomness: ``fixed``) returns ``(starts, stops)``, int64 like
+        ``batches``, and must agree with `batch`. The sampler then reads only those positions
+        of a random-access strategy (see `samplekit.Strategy.sample_at`). The default,
+        ``None``, makes the sampler build the whole order and call `batch`; so does a subclass
+        that overrides `batch` without overriding `bounds` (they may no longer agree).
+        """
+        return None
+
     @abc.abstractmethod
     def batch(self, order: torch.Tensor, generator: torch.Generator) -> Batches:
         """Cut ``order`` (the strategy's epoch, 1-D integer) into batches.

@@ -24,7 +24,14 @@ from samplekit.errors import LabelsError
 from samplekit.inputs import clip
 from samplekit.rng import index_dtype
 
-__all__ = ["ClassIndex", "as_label_tensor", "class_counts", "to_label_tensor", "where"]
+__all__ = [
+    "ClassIndex",
+    "Complement",
+    "as_label_tensor",
+    "class_counts",
+    "to_label_tensor",
+    "where",
+]
 
 # torch's unsigned 16/32/64-bit dtypes (torch >= 2.3) widen to the signed type that holds them.
 _WIDEN = {
@@ -295,6 +302,40 @@ def where(labels: torch.Tensor, value: int, *, equal: bool = True) -> torch.Tens
 
 # Labels compared per step in `where`: bounds its int64 temporaries to 8 bytes x this.
 _BLOCK = 1 << 24
+
+
+class Complement:
+    """The sample indices *not* in a sorted set, read by rank without listing them.
+
+    Holds one integer per member of the set (not per index of the complement): the ``j``-th
+    index outside the set is ``j`` plus the number of members whose count of non-members
+    before them is at most ``j``, one binary search. Used to read the negatives of a dataset
+    from its positives when the negatives are the many.
+
+    Args:
+        members: ascending, distinct sample indices (1-D integer tensor).
+        total: the number of samples.
+
+    Examples:
+        >>> import torch
+        >>> negatives = Complement(torch.tensor([1, 2, 5]), total=7)
+        >>> len(negatives), negatives.at(torch.arange(4)).tolist()
+        (4, [0, 3, 4, 6])
+    """
+
+    def __init__(self, members: torch.Tensor, total: int) -> None:
+        dtype = index_dtype(total)
+        self._gaps = members.to(dtype) - torch.arange(members.numel(), dtype=dtype)
+        self.total = total
+
+    def __len__(self) -> int:
+        return self.total - int(self._gaps.numel())
+
+    def at(self, ranks: torch.Tensor) -> torch.Tensor:
+        """The indices of rank ``ranks`` (0-based, below ``len(self)``) outside the set (int64)."""
+        ranks = ranks.to(torch.int64)
+        before = torch.searchsorted(self._gaps, ranks.to(self._gaps.dtype), right=True)
+        return ranks + before
 
 
 class ClassIndex:

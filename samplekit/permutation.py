@@ -35,7 +35,7 @@ import torch
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["MAX_SIZE", "Permutation", "Permutations", "rounds"]
+__all__ = ["MAX_SIZE", "Permutation", "Permutations", "hash32", "rounds"]
 
 #: The largest size a permutation can have.
 MAX_SIZE = 2**62
@@ -82,6 +82,15 @@ def _grid(n: int) -> tuple[int, int]:
     return a, max(1, -(-n // a))
 
 
+def _isqrt(values: torch.Tensor) -> torch.Tensor:
+    """Exact integer square roots of int64 ``values`` in ``[0, 2**62]``."""
+    root = torch.sqrt(values.to(torch.float64)).to(torch.int64)
+    for _ in range(2):  # float64 is off by at most one here; step it back into place
+        root -= (root * root > values).to(torch.int64)
+        root += ((root + 1) * (root + 1) <= values).to(torch.int64)
+    return root
+
+
 class Permutations:
     """A family of pseudo-random permutations, member ``m`` of ``range(sizes[m])``.
 
@@ -114,14 +123,17 @@ class Permutations:
             raise ValueError(msg)
         self.key = key & _MASK64
         state, words = self.key, []
-        most = max((rounds(n) for n in set(self.sizes.tolist())), default=0)
+        sizes = self.sizes
+        # rounds(n) and _grid(n) per member, vectorised (a family may have millions).
+        counts = torch.where(sizes <= 1 << 8, 24, torch.where(sizes <= 1 << 16, 12, 6))
+        most = int(counts.max()) if counts.numel() else 0
         for _ in range(most + 1):
             state, word = _splitmix64(state)
             words.append(word)
         self._words = words
-        self._a = torch.tensor([_grid(n)[0] for n in self.sizes.tolist()], dtype=torch.int64)
-        self._b = torch.tensor([_grid(n)[1] for n in self.sizes.tolist()], dtype=torch.int64)
-        self._rounds = torch.tensor([rounds(int(n)) for n in self.sizes.tolist()])
+        self._a = _isqrt(torch.clamp(sizes - 1, min=0)) + 1
+        self._b = torch.clamp(-torch.div(-sizes, self._a, rounding_mode="floor"), min=1)
+        self._rounds = counts
         members = torch.arange(self.sizes.numel(), dtype=torch.int64)
         #: Per round, each member's 32-bit round key: the round's word hashed with the member.
         self._round_keys = [
@@ -161,13 +173,15 @@ class Permutations:
                 msg = "positions must be in [0, sizes[member]) for each member"
                 raise ValueError(msg)
         out = torch.empty_like(flat)
-        for start in range(0, flat.numel(), _STEP):
-            part = slice(start, start + _STEP)
-            m = member[part]
-            grid = (self._a[m], self._b[m], self.sizes[m])
-            keys = [round_key[m] for round_key in self._round_keys]
-            active = self._rounds[m]
-            out[part] = _walk(flat[part], grid, keys, active, self._swap[m])
+        count = self._rounds[member] if member.numel() else member
+        for value in torch.unique(count).tolist():  # members of one round count together
+            same = torch.nonzero(count == value).flatten()
+            for start in range(0, same.numel(), _STEP):
+                where = same[start : start + _STEP]
+                m = member[where]
+                grid = (self._a[m], self._b[m], self.sizes[m])
+                keys = [round_key[m] for round_key in self._round_keys[:value]]
+                out[where] = _walk(flat[where], grid, keys, self._swap[m])
         return out.view(positions.shape)
 
 
@@ -227,7 +241,7 @@ class Permutation:
         out = torch.empty_like(flat)
         for start in range(0, flat.numel(), _STEP):
             part = slice(start, start + _STEP)
-            out[part] = _walk(flat[part], self._grid, self._round_keys, None, self._swap)
+            out[part] = _walk(flat[part], self._grid, self._round_keys, self._swap)
         return out.view(positions.shape)
 
     def range(self, start: int, stop: int) -> torch.Tensor:
@@ -253,12 +267,11 @@ def _walk(
     x: torch.Tensor,
     grid: tuple[Value, Value, Value],
     keys: Sequence[Value],
-    active: torch.Tensor | None,
     swap: bool | torch.Tensor,
 ) -> torch.Tensor:
     """Encrypt; re-encrypt the cells that land beyond ``n`` until none does."""
     n = grid[2]
-    y = _encrypt(x, grid, keys, active, swap)
+    y = _encrypt(x, grid, keys, swap)
     outside = torch.nonzero(y >= n).flatten()
     while outside.numel():
         sub = [_pick(v, outside) for v in grid]
@@ -266,7 +279,6 @@ def _walk(
             y[outside],
             (sub[0], sub[1], sub[2]),
             [_pick(k, outside) for k in keys],
-            None if active is None else active[outside],
             swap[outside] if isinstance(swap, torch.Tensor) else swap,
         )
         outside = outside[y[outside] >= _pick(n, outside)]
@@ -281,7 +293,6 @@ def _encrypt(
     x: torch.Tensor,
     grid: tuple[Value, Value, Value],
     keys: Sequence[Value],
-    active: torch.Tensor | None,
     swap: bool | torch.Tensor,
 ) -> torch.Tensor:
     """The Feistel network on the grid: alternate keyed shifts of ``low`` and ``high``."""
@@ -295,10 +306,20 @@ def _encrypt(
     for number, key in enumerate(keys):
         source, target, modulus = (high, low, a) if number % 2 == 0 else (low, high, b)
         _hash(torch.bitwise_xor(source, key, out=f), scratch).remainder_(modulus)
-        if active is not None:  # members with fewer rounds skip this one
-            f.mul_(active > number)
         target.add_(f).remainder_(modulus)
     return high.mul_(a).add_(low)
+
+
+def hash32(values: torch.Tensor) -> torch.Tensor:
+    """A 32-bit integer hash of int64 ``values`` below 2**32 (a new tensor).
+
+    Examples:
+        >>> import torch
+        >>> hash32(torch.tensor([0, 1, 2])).tolist() == [_hash32(v) for v in (0, 1, 2)]
+        True
+    """
+    out = values.to(torch.int64, copy=True)
+    return _hash(out, torch.empty_like(out))
 
 
 def _hash(v: torch.Tensor, scratch: torch.Tensor) -> torch.Tensor:

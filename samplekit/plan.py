@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     #: A feedback strategy's view and its version, or ``None``.
     Feedback = tuple[FeedbackView, int] | None
 
-__all__ = ["EpochPlan", "Planner", "check_batches"]
+__all__ = ["EpochPlan", "EpochReader", "Planner", "RandomAccessPlan", "check_batches"]
 
 # Batches are turned into Python lists this many indices at a time: the first batch does not wait
 # for the whole epoch's conversion, and the conversion stays vectorised.
@@ -96,6 +96,71 @@ class EpochPlan:
             for start, stop in itertools.pairwise(bounds):
                 yield flat[start - base : stop - base]
             first = last
+
+
+class RandomAccessPlan:
+    """An epoch read on demand: a random-access strategy's positions, cut by position.
+
+    Built when the strategy has random access (`samplekit.Strategy.sample_at`) and the
+    batcher cuts by position alone (`samplekit.batcher.Batcher.bounds`): `batches` computes
+    only the positions of the batches asked for, so a rank's work is O(its batches) and a
+    resume starts at its batch. Same interface as `EpochPlan` for iteration.
+
+    Attributes:
+        epoch: the epoch it plans.
+        length: how many indices the epoch holds.
+        num_batches: how many global batches it has.
+        weights: always ``None`` (feedback strategies are planned whole).
+    """
+
+    weights: torch.Tensor | None = None
+
+    def __init__(self, planner: Planner, epoch: int, length: int, num_batches: int) -> None:
+        self.planner = planner
+        self.epoch = epoch
+        self.length = length
+        self.num_batches = num_batches
+
+    def positions(self, ids: Sequence[int]) -> tuple[torch.Tensor, list[int]]:
+        """The epoch positions of batches ``ids``, concatenated, and each batch's size."""
+        batches = torch.as_tensor(ids, dtype=torch.int64)
+        bounds = self.planner.batcher.bounds(self.length, batches)
+        assert bounds is not None  # the planner builds this plan only for such a batcher
+        starts, stops = bounds
+        sizes = stops - starts
+        flat = torch.arange(int(sizes.sum()), dtype=torch.int64)
+        flat += torch.repeat_interleave(starts - (torch.cumsum(sizes, 0) - sizes), sizes)
+        return flat, sizes.tolist()
+
+    def batches(self, ids: Sequence[int]) -> Iterator[list[int]]:
+        """The batches ``ids``, each as a list of ints.
+
+        Read one batch first (the first batch does not wait for more), then in groups that
+        double up to about 65,536 indices.
+        """
+        size = max(1, self.planner.batcher.nominal_batch_size)
+        most = max(1, _CHUNK // size)
+        planner = self.planner
+        first, step = 0, 1
+        while first < len(ids):
+            group = ids[first : first + step]
+            first, step = first + step, min(2 * step, most)
+            if isinstance(group, range):
+                group = list(group)
+            positions, sizes = self.positions(group)
+            ctx = planner.context(self.epoch)  # a fresh one per call: sample_at draws nothing
+            values = selection.select_at(
+                planner.strategy, ctx, positions, num_samples=planner.num_samples
+            )
+            flat: list[int] = values.tolist()
+            start = 0
+            for count in sizes:
+                yield flat[start : start + count]
+                start += count
+
+
+#: What iteration reads an epoch's batches from: a whole `EpochPlan` or a `RandomAccessPlan`.
+EpochReader = EpochPlan | RandomAccessPlan
 
 
 def check_batches(
@@ -203,6 +268,31 @@ class Planner:
         counted = self.batcher.count(selection.epoch_length(self.strategy, epoch, view))
         return counted if counted is not None else self.plan(epoch, feedback).num_batches
 
+    @property
+    def random_access(self) -> bool:
+        """Whether epochs are read position by position (`RandomAccessPlan`), not built whole.
+
+        True for a strategy with random access that plans without feedback, cut by a batcher
+        that cuts by position (and counts batches): the default ``fixed`` batcher.
+        """
+        strategy, batcher = self.strategy, self.batcher
+        return (
+            strategy.random_access
+            and not isinstance(strategy, FeedbackStrategy)
+            and _defined_together(type(batcher), "bounds", "batch")
+            and batcher.count(0) is not None
+            and batcher.bounds(0, torch.empty(0, dtype=torch.int64)) is not None
+        )
+
+    def reader(self, epoch: int, feedback: Feedback = None) -> EpochReader:
+        """What iteration reads ``epoch`` from: a `RandomAccessPlan` when it can, else `plan`."""
+        if self.random_access:
+            length = selection.epoch_length(self.strategy, epoch)
+            count = self.batcher.count(length)
+            assert count is not None  # random_access checked the batcher counts
+            return RandomAccessPlan(self, epoch, length, count)
+        return self.plan(epoch, feedback)
+
     def plan(self, epoch: int, feedback: Feedback = None) -> EpochPlan:
         """The plan of ``epoch``: the strategy's order cut by the batcher, both checked.
 
@@ -239,6 +329,16 @@ class Planner:
                 for old in list(self._cache)[:-2]:
                     del self._cache[old]
         return plan
+
+
+def _defined_together(cls: type, *names: str) -> bool:
+    """Whether one class defines all ``names``.
+
+    A subclass that overrides `batch` alone does not keep its base's `bounds`, which would no
+    longer agree with it.
+    """
+    owners = {next(k for k in cls.__mro__ if name in k.__dict__) for name in names}
+    return len(owners) == 1
 
 
 def _checked_weights(

@@ -19,7 +19,7 @@ from samplekit.inputs import as_int, quote
 from samplekit.labels import as_label_tensor
 from samplekit.lengths import as_length_tensor
 from samplekit.observing import EpochFeedback, loss_weights_for
-from samplekit.plan import EpochPlan, Planner
+from samplekit.plan import EpochPlan, EpochReader, Planner
 from samplekit.prefetch import Prefetcher
 from samplekit.state import MAX_EPOCH, STATE_VERSION, check_state, digest, labels_digest
 
@@ -223,7 +223,7 @@ class EpochBatchSampler(Sampler[list[int]]):
             )
         # A feedback strategy's next epoch waits for the observations of this one: no prefetch.
         use_prefetch = bool(prefetch) and self._feedback is None
-        self._prefetch = Prefetcher(self._planner.plan) if use_prefetch else None
+        self._prefetch = Prefetcher(self._planner.reader) if use_prefetch else None
 
     def _feedback_for(self, strategy_class: type[Strategy]) -> EpochFeedback | None:
         if not strategy_class.uses_feedback:
@@ -426,10 +426,13 @@ class EpochBatchSampler(Sampler[list[int]]):
 
     def epoch_batches(self, epoch: int, start: int = 0) -> Iterator[list[int]]:
         """This rank's batches of epoch ``epoch`` from its ``start``-th, without changing state."""
-        return self._batches(epoch, start, self._plan)
+        return self._batches(epoch, start, self._reader)
+
+    def _reader(self, epoch: int) -> EpochReader:
+        return self._planner.reader(epoch, self._view(epoch))
 
     def _batches(
-        self, epoch: int, start: int, plan_of: Callable[[int], EpochPlan]
+        self, epoch: int, start: int, plan_of: Callable[[int], EpochReader]
     ) -> Iterator[list[int]]:
         ids = sharding.rank_batch_ids(
             self._planner.count(epoch, self._view(epoch)),
@@ -456,9 +459,9 @@ class EpochBatchSampler(Sampler[list[int]]):
         finally:  # exhausted, closed, or dropped by a loop that broke out
             self._cursor.end(token)
 
-    def _plan_for_iteration(self, epoch: int) -> EpochPlan:
+    def _plan_for_iteration(self, epoch: int) -> EpochReader:
         if self._prefetch is None:
-            return self._plan(epoch)
+            return self._reader(epoch)
         plan = self._prefetch.take(epoch)
         self._prefetch.start(epoch + 1)
         return plan
@@ -547,7 +550,7 @@ class EpochBatchSampler(Sampler[list[int]]):
     def __setstate__(self, state: dict[str, Any]) -> None:
         prefetch = state.pop("_prefetch")
         self.__dict__.update(state)
-        self._prefetch = Prefetcher(self._planner.plan) if prefetch else None
+        self._prefetch = Prefetcher(self._planner.reader) if prefetch else None
 
     def __repr__(self) -> str:
         strategy = self._config.strategy.model_dump(mode="json")  # as from_config takes it

@@ -27,7 +27,7 @@ from samplekit.strategy import FeedbackStrategy
 if TYPE_CHECKING:
     from samplekit.strategy import EpochContext, FeedbackView, Strategy
 
-__all__ = ["INDEX_DTYPES", "check_indices", "epoch_length", "select"]
+__all__ = ["INDEX_DTYPES", "check_indices", "epoch_length", "select", "select_at"]
 
 # The dtypes a strategy may return indices in; every torch operation the sampler needs works on
 # them (torch's uint16/32/64 lack min/max and tolist on several builds).
@@ -71,15 +71,25 @@ def epoch_length(strategy: Strategy, epoch: int, feedback: FeedbackView | None =
 
 
 def check_indices(
-    indices: object, *, strategy: Strategy, epoch: int, expected: int, num_samples: int
+    indices: object,
+    *,
+    strategy: Strategy,
+    epoch: int,
+    expected: int,
+    num_samples: int,
+    method: str = "sample",
 ) -> torch.Tensor:
     """Return ``indices`` if they are ``expected`` integer indices in ``[0, num_samples)``.
+
+    ``method`` names the strategy method that returned them in the message (``sample_at``
+    is asked for as many indices as positions).
 
     Raises:
         StrategyOutputError: naming the strategy, the epoch and what is wrong (type, layout,
             device, shape, dtype, count or range).
     """
     problem, rule = None, _TENSOR
+    said = "epoch_length() said" if method == "sample" else "it was given positions:"
     if not isinstance(indices, torch.Tensor):
         problem = f"returned {type(indices).__name__}, not a torch.Tensor"
     elif indices.layout != torch.strided or indices.is_quantized or indices.is_nested:
@@ -94,7 +104,7 @@ def check_indices(
             f"int8, uint8)"
         )
     elif indices.numel() != expected:
-        problem = f"returned {indices.numel()} indices but epoch_length() said {expected}"
+        problem = f"returned {indices.numel()} indices but {said} {expected}"
         rule = _LENGTH
     elif indices.numel():
         low, high = int(indices.min()), int(indices.max())
@@ -102,7 +112,9 @@ def check_indices(
             problem = f"returned indices from {low} to {high}, outside [0, {num_samples})"
             rule = _RANGE
     if problem is not None or not isinstance(indices, torch.Tensor):
-        raise _broke(strategy, epoch, problem or "returned no tensor", rule)
+        problem = problem or "returned no tensor"
+        shown = problem if method == "sample" else f"{method} {problem}"
+        raise _broke(strategy, epoch, shown, rule)
     return indices
 
 
@@ -124,4 +136,23 @@ def select(strategy: Strategy, ctx: EpochContext, *, num_samples: int) -> torch.
         epoch=ctx.epoch,
         expected=expected,
         num_samples=num_samples,
+    )
+
+
+def select_at(
+    strategy: Strategy, ctx: EpochContext, positions: torch.Tensor, *, num_samples: int
+) -> torch.Tensor:
+    """The indices at ``positions`` of epoch ``ctx.epoch``: ``strategy.sample_at``, checked.
+
+    Raises:
+        StrategyOutputError: if ``sample_at`` returns anything but one index in
+            ``[0, num_samples)`` per position.
+    """
+    return check_indices(
+        strategy.sample_at(ctx, positions),
+        strategy=strategy,
+        epoch=ctx.epoch,
+        expected=positions.numel(),
+        num_samples=num_samples,
+        method="sample_at",
     )

@@ -41,7 +41,14 @@ if TYPE_CHECKING:
     import torch
     from hypothesis.strategies import SearchStrategy
 
-__all__ = ["EpochContext", "FeedbackStrategy", "FeedbackView", "Options", "Strategy"]
+__all__ = [
+    "EpochContext",
+    "FeedbackStrategy",
+    "FeedbackView",
+    "Options",
+    "RandomAccessStrategy",
+    "Strategy",
+]
 
 
 class Options(pydantic.BaseModel):
@@ -130,6 +137,23 @@ class EpochContext:
     generator: torch.Generator
     feedback: FeedbackView | None = None
 
+    def key(self, *parts: int | str) -> int:
+        """A 64-bit key for a random stream of this epoch: ``derive_seed(seed, epoch, *parts)``.
+
+        What `Strategy.sample_at` keys its random-access permutations with (see
+        `samplekit.permutation`), as the generator is consumed by each use.
+
+        Examples:
+            >>> import torch
+            >>> from samplekit.strategy import EpochContext
+            >>> ctx = EpochContext(epoch=1, seed=0, batch_size=4, generator=torch.Generator())
+            >>> ctx.key("shuffle") == ctx.key("shuffle") != ctx.key("negatives")
+            True
+        """
+        from samplekit.rng import derive_seed
+
+        return derive_seed(self.seed, self.epoch, *parts)
+
 
 class Strategy(abc.ABC):
     """Base class of every strategy, built-in or from a plugin.
@@ -164,6 +188,9 @@ class Strategy(abc.ABC):
     Options: ClassVar[type[Options]] = Options
     uses_feedback: ClassVar[bool] = False
     needs_labels: ClassVar[bool] = True
+    #: Whether `sample_at` gives random access to the epoch (set it per instance when it
+    #: depends on the options); `RandomAccessStrategy` sets it.
+    random_access: bool = False
 
     def __init__(self, labels: torch.Tensor, options: Any) -> None:
         self.labels = labels
@@ -196,6 +223,24 @@ class Strategy(abc.ABC):
         sampler calls ``sample`` in a background thread, an epoch ahead of the training loop.
         """
 
+    def sample_at(self, ctx: EpochContext, positions: torch.Tensor) -> torch.Tensor:
+        """Optional random access: ``sample(ctx)[positions]``, without building the epoch.
+
+        A strategy with ``random_access = True`` implements it, and the sampler then computes
+        only the positions of the batches a rank yields (O(its batches) per epoch, and a resume
+        starts at its batch without replaying the epoch). It must return exactly what
+        ``sample(ctx)[positions]`` would, for any ``positions`` (a 1-D int64 tensor of
+        positions in ``[0, epoch_length)``, in any order, with repeats), and so must not draw
+        from ``ctx.generator``: derive keys from ``ctx.key(...)`` instead (say, for a
+        `samplekit.permutation.Permutation`). `samplekit.testing.check_strategy` checks both.
+        Subclass `RandomAccessStrategy` to get `sample` from it.
+
+        Raises:
+            NotImplementedError: for a strategy without random access (the default).
+        """
+        msg = f"strategy {self.name!r} has no random access (random_access is False)"
+        raise NotImplementedError(msg)
+
     @classmethod
     def example_labels(cls, options: Any) -> SearchStrategy[Any] | None:
         """The labels `samplekit.testing.check_strategy` draws by default for ``options``.
@@ -223,6 +268,52 @@ class Strategy(abc.ABC):
         """The first line of the class docstring, or an empty string."""
         doc = cls.__doc__ or ""
         return doc.strip().splitlines()[0].strip() if doc.strip() else ""
+
+
+class RandomAccessStrategy(Strategy):
+    """Base class of strategies defined by `sample_at`; `sample` reads every position.
+
+    Implement `epoch_length` and `sample_at`; the sampler then plans each rank's share of an
+    epoch without building the rest (with a batcher that cuts by position, such as the
+    default ``fixed``), and `sample` is every position in order, read a block at a time.
+
+    Examples:
+        >>> import samplekit
+        >>> from samplekit.permutation import Permutation
+        >>> class Shuffled(samplekit.RandomAccessStrategy):
+        ...     '''Every sample once, in the order of a keyed permutation.'''
+        ...     name = "shuffled"
+        ...     def epoch_length(self, epoch):
+        ...         return len(self.labels)
+        ...     def sample_at(self, ctx, positions):
+        ...         return Permutation(len(self.labels), ctx.key(self.name))(positions)
+        >>> sampler = samplekit.EpochBatchSampler([0] * 6, Shuffled, batch_size=4)
+        >>> sorted(i for batch in sampler for i in batch)
+        [0, 1, 2, 3, 4, 5]
+    """
+
+    random_access: bool = True
+
+    @abc.abstractmethod
+    def sample_at(self, ctx: EpochContext, positions: torch.Tensor) -> torch.Tensor:
+        """The indices at ``positions`` of epoch ``ctx.epoch`` (see `Strategy.sample_at`)."""
+
+    def sample(self, ctx: EpochContext) -> torch.Tensor:
+        """Every position of the epoch, through `sample_at`, a block at a time."""
+        import torch
+
+        from samplekit.rng import index_dtype
+
+        length = self.epoch_length(ctx.epoch)
+        out = torch.empty(length, dtype=index_dtype(int(self.labels.numel())))
+        for start in range(0, length, _BLOCK):
+            stop = min(length, start + _BLOCK)
+            out[start:stop] = self.sample_at(ctx, torch.arange(start, stop))
+        return out
+
+
+# Positions `RandomAccessStrategy.sample` reads per call of `sample_at`.
+_BLOCK = 1 << 20
 
 
 class FeedbackStrategy(Strategy):

@@ -45,6 +45,11 @@ class Fixed(Batcher):
         """``ceil(n / batch_size)``, or ``floor`` with ``drop_last``."""
         return n // self.size if self.drop_last else -(-n // self.size)
 
+    def bounds(self, n: int, batches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Batch ``b`` covers positions ``b * batch_size`` to the next multiple (or ``n``)."""
+        starts = batches * self.size
+        return starts, torch.clamp(starts + self.size, max=n)
+
     def batch(self, order: torch.Tensor, generator: torch.Generator) -> Batches:
         """Cut ``order`` into consecutive runs of ``batch_size``; nothing is drawn."""
         n = order.numel()

@@ -13,7 +13,8 @@ from samplekit.config import MAX_EPOCH_SAMPLES
 from samplekit.errors import ConfigError
 from samplekit.hookspecs import Register, hookimpl
 from samplekit.inputs import quote
-from samplekit.rng import index_dtype
+from samplekit.permutation import Permutation
+from samplekit.rng import generator, index_dtype
 
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
@@ -26,7 +27,7 @@ __all__ = ["ClassWeighted"]
 Weight = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
-class ClassWeighted(samplekit.Strategy):
+class ClassWeighted(samplekit.RandomAccessStrategy):
     """Draw `num_samples` samples per epoch, class `c` with probability ∝ weight_c * count_c.
 
     ``class_weights="balanced"`` weighs each class by its inverse frequency, so every class is
@@ -46,6 +47,11 @@ class ClassWeighted(samplekit.Strategy):
     drawn (after the heavier ones). A class of weight 0 is never drawn. With replacement, a class
     whose share of the draws is below float64 resolution (about 1e-16) is, like a share of 0, as
     good as never drawn.
+
+    Random access: with replacement, position ``p``'s two draws come from a generator seeded
+    from ``(seed, epoch, p // 4096)``, so any batch is drawn without the rest of the epoch.
+    Without replacement, drawing every sample of non-zero weight is a keyed permutation of
+    them; drawing fewer needs every sample's key, so that epoch is built whole.
 
     Examples:
         >>> from collections import Counter
@@ -149,6 +155,7 @@ class ClassWeighted(samplekit.Strategy):
                 f"num_samples or set replacement=True"
             )
             raise ConfigError(msg)
+        self.random_access = options.replacement or self.num_samples == self.drawable
 
     def epoch_length(self, epoch: int) -> int:
         """``num_samples``, the same in every epoch."""
@@ -156,23 +163,29 @@ class ClassWeighted(samplekit.Strategy):
 
     def sample(self, ctx: EpochContext) -> torch.Tensor:
         """Draw the epoch as described in the class docstring."""
-        if self.options.replacement:
-            return self._with_replacement(ctx.generator)
+        if self.random_access:
+            return super().sample(ctx)
         return self._without_replacement(ctx.generator)
 
-    def _with_replacement(self, gen: torch.Generator) -> torch.Tensor:
+    def sample_at(self, ctx: EpochContext, positions: torch.Tensor) -> torch.Tensor:
+        """The draws at ``positions`` (random access, see the class docstring)."""
+        if not self.random_access:
+            return samplekit.Strategy.sample_at(self, ctx, positions)  # raises
+        if not self.options.replacement:  # every drawable sample, in a keyed order
+            return self._grouped_at(Permutation(self.drawable, ctx.key(self.name))(positions))
         index = self.class_index
-        out = torch.empty(self.num_samples, dtype=index.grouped.dtype)
         counts, starts = index.counts, index.offsets[:-1]
-        for start in range(0, self.num_samples, _CHUNK):  # bounded memory, same draws
-            size = min(_CHUNK, self.num_samples - start)
-            drawn = torch.rand(size, generator=gen, dtype=torch.float64)
-            klass = torch.searchsorted(self.class_cdf, drawn, right=True)
-            # A uniform position inside the class: 53 random bits scaled to its count.
-            where = torch.rand(size, generator=gen, dtype=torch.float64).mul_(counts[klass])
-            position = torch.minimum(where.long(), counts[klass] - 1)
-            out[start : start + size] = index.grouped[starts[klass] + position]
-        return out
+        block, offset = positions // _DRAWS, positions % _DRAWS
+        blocks, which = torch.unique(block, return_inverse=True)
+        draws = torch.empty(blocks.numel(), 2, _DRAWS, dtype=torch.float64)
+        for row, number in enumerate(blocks.tolist()):
+            gen = generator(ctx.seed, ctx.epoch, self.name, number)
+            torch.rand(2, _DRAWS, generator=gen, dtype=torch.float64, out=draws[row])
+        klass = torch.searchsorted(self.class_cdf, draws[which, 0, offset], right=True)
+        # A uniform position inside the class: 53 random bits scaled to its count.
+        where = draws[which, 1, offset].mul_(counts[klass])
+        position = torch.minimum(where.long(), counts[klass] - 1)
+        return index.grouped[starts[klass] + position].to(torch.int64)
 
     def _without_replacement(self, gen: torch.Generator) -> torch.Tensor:
         k = self.num_samples
@@ -202,8 +215,8 @@ class ClassWeighted(samplekit.Strategy):
         return index.grouped[positions + shift[run]]
 
 
-# Draws made per step: large enough to stay vectorised, small enough to bound memory.
-_CHUNK = 1 << 20
+# Positions per generator with replacement: a batch draws at most a few such blocks.
+_DRAWS = 1 << 12
 
 
 @hookimpl

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import torch
@@ -11,8 +12,9 @@ from pydantic import Field, model_validator
 import samplekit
 from samplekit.errors import ConfigError, LabelsError
 from samplekit.hookspecs import Register, hookimpl
-from samplekit.labels import where
-from samplekit.rng import choice_without_replacement, generator
+from samplekit.labels import Complement, where
+from samplekit.permutation import Permutation
+from samplekit.rng import derive_seed
 
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
@@ -23,7 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["NegativeSubsampling"]
 
 
-class NegativeSubsampling(samplekit.Strategy):
+class NegativeSubsampling(samplekit.RandomAccessStrategy):
     """Keep every positive each epoch and draw a fresh random share of the negatives.
 
     Samples labelled ``negative_label`` are negatives; every other sample is a positive and is in
@@ -35,6 +37,12 @@ class NegativeSubsampling(samplekit.Strategy):
     permutation of the negatives is consumed ``k`` at a time, so every negative is seen once
     before any is seen twice. Epochs come in cycles of ``ceil(negatives / k)``; the last epoch of
     a cycle is topped up with negatives seen earlier in that cycle to keep ``k`` per epoch.
+
+    Random access: the epoch's order is a keyed permutation of ``positives + k`` slots (the
+    first are the positives, the rest the chosen negatives), and the chosen negatives are the
+    first ``k`` of a keyed permutation of the negatives (of the cycle's, with ``cycle=True``).
+    Only the positives are held (one int32 each below 2**31 samples); the ``j``-th negative is
+    found among the indices between them.
 
     Examples:
         >>> from samplekit import EpochBatchSampler
@@ -113,9 +121,9 @@ class NegativeSubsampling(samplekit.Strategy):
 
     def __init__(self, labels: torch.Tensor, options: NegativeSubsampling.Options) -> None:
         super().__init__(labels, options)
-        self.negatives = where(labels, options.negative_label)
         self.positives = where(labels, options.negative_label, equal=False)
-        n_neg, n_pos = self.negatives.numel(), self.positives.numel()
+        self._negatives = Complement(self.positives, int(labels.numel()))
+        n_neg, n_pos = len(self._negatives), self.positives.numel()
         if n_neg == 0:
             present = self.class_index.classes.tolist()[:10]
             msg = (
@@ -147,46 +155,34 @@ class NegativeSubsampling(samplekit.Strategy):
                 raise ConfigError(msg)
             self.k = max(1, round(wanted))
         self.epochs_per_cycle = math.ceil(n_neg / self.k)
-        self._cycle_cache: tuple[tuple[int, int], torch.Tensor] | None = None
+
+    @cached_property
+    def negatives(self) -> torch.Tensor:
+        """Every negative's index, ascending (built on first use; sampling never needs it)."""
+        return where(self.labels, self.options.negative_label)
 
     def epoch_length(self, epoch: int) -> int:
         """Positives plus the ``k`` negatives kept, the same in every epoch."""
         return self.positives.numel() + self.k
 
-    def sample(self, ctx: EpochContext) -> torch.Tensor:
-        """Every positive and ``k`` negatives, shuffled together."""
-        gen = ctx.generator
-        if self.options.cycle:
-            chosen = self.negatives[self._cycle_slice(ctx.seed, ctx.epoch)]
+    def sample_at(self, ctx: EpochContext, positions: torch.Tensor) -> torch.Tensor:
+        """Every positive and ``k`` negatives, shuffled together, read at ``positions``."""
+        n_pos, n_neg, k = self.positives.numel(), len(self._negatives), self.k
+        slots = Permutation(n_pos + k, ctx.key(self.name, "slots"))(positions)
+        out = torch.empty_like(slots)
+        positive = slots < n_pos
+        out[positive] = self.positives[slots[positive]].to(torch.int64)
+        negative = ~positive
+        chosen = slots[negative] - n_pos  # the j-th of the k negatives of the epoch
+        if self.options.cycle:  # the cycle's permutation, k at a time, topped up from its start
+            cycle, step = divmod(ctx.epoch, self.epochs_per_cycle)
+            chosen += step * k
+            chosen -= n_neg * (chosen >= n_neg)
+            key = derive_seed(ctx.seed, "negative_subsampling.cycle", cycle)
         else:
-            picks = choice_without_replacement(self.negatives.numel(), self.k, gen, shuffled=False)
-            chosen = self.negatives[picks]
-        # A uniform permutation of slots places the positives and the chosen negatives: the same
-        # law as shuffling their concatenation, one pass cheaper.
-        n_pos = self.positives.numel()
-        slots = torch.randperm(n_pos + self.k, generator=gen, dtype=self.positives.dtype)
-        epoch = torch.empty(n_pos + self.k, dtype=self.positives.dtype)
-        epoch[slots[:n_pos]] = self.positives
-        epoch[slots[n_pos:]] = chosen
-        return epoch
-
-    def _cycle_slice(self, seed: int, epoch: int) -> torch.Tensor:
-        cycle, step = divmod(epoch, self.epochs_per_cycle)
-        order = self._cycle_order(seed, cycle)
-        taken = order[step * self.k : (step + 1) * self.k]
-        if taken.numel() < self.k:  # last epoch of the cycle: top up from its first epochs
-            taken = torch.cat((taken, order[: self.k - taken.numel()]))
-        return taken
-
-    def _cycle_order(self, seed: int, cycle: int) -> torch.Tensor:
-        cached = self._cycle_cache
-        if cached is None or cached[0] != (seed, cycle):
-            gen = generator(seed, "negative_subsampling.cycle", cycle)
-            n, dtype = self.negatives.numel(), self.negatives.dtype
-            order = torch.randperm(n, generator=gen, dtype=dtype)
-            cached = ((seed, cycle), order)
-            self._cycle_cache = cached
-        return cached[1]
+            key = ctx.key(self.name, "negatives")
+        out[negative] = self._negatives.at(Permutation(n_neg, key)(chosen))
+        return out
 
 
 @hookimpl

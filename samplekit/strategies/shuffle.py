@@ -4,23 +4,25 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-import torch
-
 import samplekit
 from samplekit.hookspecs import Register, hookimpl
-from samplekit.rng import index_dtype
+from samplekit.permutation import Permutation
 
 if TYPE_CHECKING:
+    import torch
+
     from samplekit.strategy import EpochContext
 
 __all__ = ["Shuffle"]
 
 
-class Shuffle(samplekit.Strategy):
+class Shuffle(samplekit.RandomAccessStrategy):
     """Every sample once per epoch, in a fresh random order (labels are not needed).
 
     What ``DataLoader(shuffle=True)`` draws, as a strategy: pair it with a batcher such as
-    ``length_grouped`` or ``token_budget``, with per-sample ``lengths`` and no labels.
+    ``length_grouped`` or ``token_budget``, with per-sample ``lengths`` and no labels. The
+    order is a random-access permutation (`samplekit.permutation.Permutation`) keyed by
+    ``(seed, epoch)``, so a rank reads its own batches without shuffling the whole dataset.
 
     Examples:
         >>> from samplekit import EpochBatchSampler
@@ -36,10 +38,9 @@ class Shuffle(samplekit.Strategy):
         """Every sample: ``len(labels)``."""
         return int(self.labels.numel())
 
-    def sample(self, ctx: EpochContext) -> torch.Tensor:
-        """A random permutation of every sample index."""
-        n = int(self.labels.numel())
-        return torch.randperm(n, generator=ctx.generator, dtype=index_dtype(n))
+    def sample_at(self, ctx: EpochContext, positions: torch.Tensor) -> torch.Tensor:
+        """The sample indices at ``positions`` of the epoch's permutation of every sample."""
+        return Permutation(int(self.labels.numel()), ctx.key(self.name))(positions)
 
 
 @hookimpl

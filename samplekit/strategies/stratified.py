@@ -8,6 +8,7 @@ import torch
 
 import samplekit
 from samplekit.hookspecs import Register, hookimpl
+from samplekit.permutation import Permutation, Permutations, hash32
 
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["Stratified"]
 
 
-class Stratified(samplekit.Strategy):
+class Stratified(samplekit.RandomAccessStrategy):
     """Every sample once per epoch; every full batch holds each class in proportion to its share.
 
     For ``N`` samples of which ``n_c`` have class ``c``, every full batch holds
@@ -27,11 +28,13 @@ class Stratified(samplekit.Strategy):
     smaller batch (if any) holds what is left. Which samples go to which batch, the order of the
     batches and the order inside each batch are drawn afresh every epoch.
 
-    The epoch is built in O(N + classes) time and memory, with no sort: each full batch gets the
-    rounded-down share of every class, the ``batch_size - sum(floors)`` spare slots of each batch
-    are dealt round-robin to the classes (at most one extra per class and batch; classes and
-    batches in random order), each class's samples are shuffled and poured into its slots, and
-    the slots inside each batch are laid out at random.
+    Each full batch gets the rounded-down share of every class; the ``batch_size - sum(floors)``
+    spare slots of each batch are dealt round-robin to the classes (at most one extra per class
+    and batch; classes and batches in random order); each class's samples are shuffled and
+    poured into its slots; and the slots inside each batch are laid out at random (one of 64
+    keyed layouts per epoch). Every step is a keyed random-access permutation
+    (`samplekit.permutation`), so any batch is computed on its own: O(batch + classes) time,
+    and no memory beyond the per-class index.
 
     Examples:
         >>> from samplekit import EpochBatchSampler
@@ -56,6 +59,7 @@ class Stratified(samplekit.Strategy):
     def __init__(self, labels: torch.Tensor, options: Stratified.Options) -> None:
         super().__init__(labels, options)
         _ = self.class_index.grouped  # built now: construction, not the first epoch, pays
+        self._layouts: tuple[tuple[int, int, int], _Layout] | None = None
 
     def epoch_length(self, epoch: int) -> int:
         """Every sample, once."""
@@ -89,93 +93,118 @@ class Stratified(samplekit.Strategy):
             extras[order[:surplus]] -= 1
         return floor, extras
 
-    def sample(self, ctx: EpochContext) -> torch.Tensor:
-        """Lay out the pool position of every slot batch by batch, then read the shuffled pool.
+    def sample_at(self, ctx: EpochContext, positions: torch.Tensor) -> torch.Tensor:
+        """The samples at ``positions``: each slot's class and place, then its class's shuffle.
 
-        The pool holds each class's samples, shuffled, class after class. Slots take pool
-        positions class by class in a fixed pattern (copy ``k`` of class ``c``'s share in full
-        batch ``b`` takes its class's position ``b * floor[c] + k``, then come the extras, then
-        the last batch), so the pool's shuffle decides which samples share a batch. O(N + C)
-        time and memory: no batches x classes table and no sort.
+        Position ``p`` is slot ``p % batch_size`` of batch ``p // batch_size``. A full batch's
+        slot is laid out by the batch's layout; a share slot takes its class's next place in
+        that batch (copy ``k`` of class ``c`` in batch ``b`` is place ``b * floor[c] + k``), an
+        extra slot takes an extra dealt to the batch, and a slot of the last batch one of the
+        places left over; the place is then read through its class's shuffle.
         """
-        gen, size = ctx.generator, ctx.batch_size
+        plan = self._layout(ctx)
         index = self.class_index
-        n, dtype = int(self.labels.numel()), index.grouped.dtype
-        counts, starts = index.counts, index.offsets[:-1]
-        floor, extras = self.shares(size)
-        full = n // size
-        base = int(floor.sum())  # slots per full batch taken by the rounded-down shares
-        # Each class's samples, shuffled: class c owns pool[starts[c] : starts[c] + counts[c]].
-        pool = torch.empty(n, dtype=dtype)
-        for start, stop, part in zip(
-            index.offsets[:-1].tolist(), index.offsets[1:].tolist(), index.split(), strict=True
-        ):
-            shuffle = torch.randperm(stop - start, generator=gen, dtype=dtype)
-            torch.index_select(part, 0, shuffle, out=pool[start:stop])
-        slots = torch.empty(n, dtype=dtype)  # the pool position of every slot, in batch order
-        if full:
-            rows = slots[: full * size].view(full, size)
-            if base < size:
-                # Extras are dealt round-robin over the batches (in random order) to the classes
-                # (in random order): a class's run of at most `full` extras hits each batch
-                # once. Column base + j of batch batches[r] takes extra number j * full + r; a
-                # class's extras take the pool positions after its shares in full batches.
-                classes = torch.randperm(len(index), generator=gen)
-                batches = torch.randperm(full, generator=gen)
-                first = starts[classes] + full * floor[classes]
-                extra = _ranges(first, extras[classes], dtype)
-                rows[batches, base:] = extra.view(size - base, full).t()
-                del extra
-            # The rounded-down shares: copy k of class c in batch b is pool position
-            # starts[c] + b * floor[c] + k; filled and shuffled a block of rows at a time.
-            share_class = torch.repeat_interleave(floor)
-            copy = torch.arange(base) - (torch.cumsum(floor, 0) - floor)[share_class]
-            share_start = (starts[share_class] + copy).to(dtype)
-            share_step = floor[share_class].to(dtype)
-            per_step = max(1, _SLOTS_PER_STEP // size)
-            for first_row in range(0, full, per_step):
-                block = rows[first_row : first_row + per_step]
-                batch = torch.arange(first_row, first_row + block.shape[0], dtype=dtype)
-                torch.add(share_start, batch.unsqueeze(1) * share_step, out=block[:, :base])
-                _shuffle_rows(block, gen)
-        if full * size < n:  # the last, smaller batch: what each class has left, shuffled
-            tail = _ranges(starts + full * floor + extras, counts - full * floor - extras, dtype)
-            slots[full * size :] = tail[torch.randperm(tail.numel(), generator=gen)]
-        for first_slot in range(0, n, _SLOTS_PER_STEP):  # read the pool in place, in steps
-            part = slots[first_slot : first_slot + _SLOTS_PER_STEP]
-            part.copy_(torch.index_select(pool, 0, part))
-        return slots
+        position = positions.to(torch.int64)
+        batch, column = position // plan.size, position % plan.size
+        if not position.numel() or int(batch.max()) < plan.full:
+            klass, place = plan.in_full(batch, column)
+        else:  # some in the last, smaller batch
+            klass, place = torch.empty_like(position), torch.empty_like(position)
+            full = torch.nonzero(batch < plan.full).flatten()
+            last = torch.nonzero(batch >= plan.full).flatten()
+            klass[full], place[full] = plan.in_full(batch[full], column[full])
+            klass[last], place[last] = plan.in_last(column[last])
+        shuffled = plan.pools(klass, place)
+        return index.grouped[index.offsets[klass] + shuffled].to(torch.int64)
+
+    def _layout(self, ctx: EpochContext) -> _Layout:
+        """The epoch's O(classes) layout, kept for the last (seed, epoch, batch size) asked."""
+        key = (ctx.seed, ctx.epoch, ctx.batch_size)
+        cached = self._layouts
+        if cached is None or cached[0] != key:
+            cached = (key, _Layout(self, ctx))
+            self._layouts = cached
+        return cached[1]
 
 
-# Slots handled per step (bounds the temporary copies).
-_SLOTS_PER_STEP = 1 << 18
-# Distinct random layouts shared by the rows shuffled in one step.
+class _Layout:
+    """What one epoch of `Stratified` needs besides the positions: O(classes), keyed."""
+
+    def __init__(self, strategy: Stratified, ctx: EpochContext) -> None:
+        index = strategy.class_index
+        n, size = int(strategy.labels.numel()), ctx.batch_size
+        self.size, self.full = size, n // size
+        self.key = ctx.key(strategy.name, "layout")
+        floor, extras = strategy.shares(size)
+        self.floor, self.extras = floor, extras
+        self.base = int(floor.sum())
+        self.share_class = torch.repeat_interleave(torch.arange(len(index)), floor)
+        self.floor_before = torch.cumsum(floor, 0) - floor
+        # Extras are dealt round-robin over the batches (in keyed order) to the classes (in
+        # keyed order): extra slot e of the batch at place r takes extra number e * full + r,
+        # and the classes' runs of extras follow one another, so a class's run of at most
+        # `full` extras reaches each batch once.
+        count = len(index)
+        self.classes = Permutation(count, ctx.key(strategy.name, "classes"))(torch.arange(count))
+        self.extra_ends = torch.cumsum(extras[self.classes], 0)
+        self.batches = Permutation(self.full, ctx.key(strategy.name, "batches"))
+        self._layouts = Permutations(torch.full((_LAYOUTS,), size), self.key)
+        self._table: torch.Tensor | None = None
+        if _LAYOUTS * size <= _TABLE:  # small batches: every layout once, then look them up
+            member = torch.arange(_LAYOUTS).repeat_interleave(size)
+            column = torch.arange(size).repeat(_LAYOUTS)
+            self._table = self._layouts(member, column).view(_LAYOUTS, size)
+        leftover = index.counts - self.full * floor - extras
+        self.tail_counts, self.tail_first = leftover, self.full * floor + extras
+        self.tail_ends = torch.cumsum(leftover, 0)
+        self.tail = Permutation(int(leftover.sum()), ctx.key(strategy.name, "tail"))
+        self.pools = Permutations(index.counts, ctx.key(strategy.name, "pools"))
+
+    def in_full(
+        self, batch: torch.Tensor, column: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The class and place (in its class's shuffle) of slots of full batches."""
+        # Per batch once: its layout and its place in the dealing of extras.
+        batches, which = torch.unique_consecutive(batch, return_inverse=True)
+        layout = self.layout(_layout_of(batches, self.key)[which], column)
+        share = torch.clamp(layout, max=max(self.base - 1, 0))
+        klass = self.share_class[share] if self.base else torch.zeros_like(layout)
+        place = batch * self.floor[klass] + share - self.floor_before[klass]
+        extra = torch.nonzero(layout >= self.base).flatten()
+        if extra.numel():  # the spare slots: extra number e * full + (the batch's place)
+            dealt = self.batches(batches)[which[extra]]
+            number = (layout[extra] - self.base) * self.full + dealt
+            run = torch.searchsorted(self.extra_ends, number, right=True)
+            owner = self.classes[run]
+            klass[extra] = owner
+            before = self.extra_ends[run] - self.extras[owner]
+            place[extra] = self.full * self.floor[owner] + number - before
+        return klass, place
+
+    def in_last(self, column: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The class and place of slots of the last, smaller batch: the places left over."""
+        left = self.tail(column)
+        klass = torch.searchsorted(self.tail_ends, left, right=True)
+        before = self.tail_ends[klass] - self.tail_counts[klass]
+        return klass, self.tail_first[klass] + left - before
+
+    def layout(self, layouts: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
+        """Where column ``columns`` of a full batch goes under layout ``layouts``."""
+        if self._table is not None:
+            return self._table[layouts, columns]
+        return self._layouts(layouts, columns)
+
+
+def _layout_of(batches: torch.Tensor, key: int) -> torch.Tensor:
+    """Which of the `_LAYOUTS` keyed layouts each batch takes (a keyed hash of the batch)."""
+    folded = (batches ^ (batches >> 32) ^ key) & 0xFFFFFFFF
+    return hash32(folded) % _LAYOUTS
+
+
+# Distinct keyed layouts of a full batch per epoch.
 _LAYOUTS = 64
-
-
-def _ranges(firsts: torch.Tensor, lengths: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """``cat([arange(f, f + n) for f, n in zip(firsts, lengths)])`` in O(sum(lengths) + len)."""
-    out = torch.arange(int(lengths.sum()), dtype=dtype)
-    before = torch.cumsum(lengths, 0) - lengths
-    out += torch.repeat_interleave((firsts - before).to(dtype), lengths)
-    return out
-
-
-def _shuffle_rows(rows: torch.Tensor, gen: torch.Generator) -> None:
-    """Shuffle each row of ``rows`` in place, in bounded steps.
-
-    Each row gets a uniformly random layout, picked from a small set drawn per step; rows that
-    pick the same layout are permuted alike. Cheap (no per-element sort), and enough here: a
-    layout only decides where each class sits in a batch, as which of its samples fill those
-    places was shuffled separately.
-    """
-    width = rows.shape[1]
-    per_step = max(1, _SLOTS_PER_STEP // width)
-    for start in range(0, rows.shape[0], per_step):
-        block = rows[start : start + per_step]
-        layouts = torch.argsort(torch.rand(_LAYOUTS, width, generator=gen), dim=1)
-        pick = torch.randint(_LAYOUTS, (block.shape[0],), generator=gen)
-        block.copy_(torch.gather(block, 1, torch.index_select(layouts, 0, pick)))
+# Up to this many cells, an epoch's layouts are computed once into a table.
+_TABLE = 1 << 20
 
 
 @hookimpl

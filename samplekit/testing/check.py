@@ -2,7 +2,8 @@
 
 See ``docs/testing.md`` for the list of claims checked and how to opt in to more. A feedback
 strategy (``uses_feedback``) is also driven over a few epochs in which generated scores are
-observed, as a training loop would report them.
+observed, as a training loop would report them; a strategy with random access
+(``random_access``) has its ``sample_at`` read at drawn positions and compared with ``sample``.
 """
 
 from __future__ import annotations
@@ -59,6 +60,13 @@ _PROBE_SEEDS = (12345, 67890)
 # first epochs (where options such as infobatch's run length matter), sometimes any.
 _FEEDBACK_EPOCHS = st.integers(2, 3)
 _FEEDBACK_START = st.one_of(st.integers(0, 3), st.integers(0, 3), kit.epochs())
+# The claims of a strategy with random access (`Strategy.sample_at`), as failures name them.
+_AGREES = "sample_at agrees with sample"
+_NO_DRAWS = "sample_at draws nothing from ctx.generator"
+# Drawn position sets hold at most this many positions (the whole epoch is read besides).
+_DRAWN_POSITIONS = 16
+# Numbers drawn from a context's generator before `sample_at` is given it.
+_CONSUMED = 5
 
 
 class StrategyContractError(AssertionError):
@@ -102,6 +110,9 @@ def check_strategy(
     ``epoch_length(epoch)`` indices in range, that the sampler's ``len`` and batches match, that
     the same (seed, epoch) gives the same batches (fresh sampler and ``set_epoch``), that no
     global RNG (torch, ``random``, numpy) is read, and that bad options fail at construction.
+    When the built strategy has ``random_access``, ``sample_at`` is read at drawn positions of
+    two epochs (all, a subset, reversed, with repeats, none, the last) and must give
+    ``sample(ctx)[positions]``, drawing nothing from ``ctx.generator``.
     Inputs the constructor refuses with ``LabelsError`` or ``ConfigError`` are skipped as
     invalid; any error later is a failure. The global RNG states are restored afterwards.
 
@@ -559,6 +570,8 @@ class _Run(_Harness[type[Strategy]]):
             self.check_option_validation(labels, config, options)
             n = first.labels.numel()
             direct = self.sample_directly(first.strategy, config, epoch, n)
+            if first.strategy.random_access:
+                self.check_random_access(data, first.strategy, config, epoch, direct, n)
             _seed_globals(_PROBE_SEEDS[0])
             sampler = self.build(config, labels)
             batches = self.iterate(sampler, epoch)
@@ -622,15 +635,20 @@ class _Run(_Harness[type[Strategy]]):
             ),
         )
 
-    def sample_directly(
-        self, strategy: Strategy, config: SamplerConfig, epoch: int, n: int
-    ) -> list[int]:
-        ctx = EpochContext(
+    @staticmethod
+    def context(config: SamplerConfig, epoch: int) -> EpochContext:
+        """A fresh context of ``epoch`` (its own generator), as ``sample`` is called with."""
+        return EpochContext(
             epoch=epoch,
             seed=config.seed,
             batch_size=config.batch_size or 1,
             generator=generator(config.seed, epoch),
         )
+
+    def sample_directly(
+        self, strategy: Strategy, config: SamplerConfig, epoch: int, n: int
+    ) -> list[int]:
+        ctx = self.context(config, epoch)
         try:
             out = selection.select(strategy, ctx, num_samples=n)  # the sampler's own check
         except StrategyOutputError as exc:
@@ -639,6 +657,125 @@ class _Run(_Harness[type[Strategy]]):
             self.raised(exc, "sample()")
         indices: list[int] = out.tolist()
         return indices
+
+    # --- random access: sample_at reads the epoch sample builds -----------------------------------
+
+    def check_random_access(
+        self,
+        data: st.DataObject,
+        strategy: Strategy,
+        config: SamplerConfig,
+        epoch: int,
+        direct: list[int],
+        n: int,
+    ) -> None:
+        """``sample_at`` gives ``sample``'s indices in ``epoch`` and the next, drawing nothing."""
+        self.check_sample_at(data, strategy, config, epoch, direct, n)
+        following = self.sample_directly(strategy, config, epoch + 1, n)
+        self.check_sample_at(data, strategy, config, epoch + 1, following, n)
+
+    def check_sample_at(
+        self,
+        data: st.DataObject,
+        strategy: Strategy,
+        config: SamplerConfig,
+        epoch: int,
+        direct: list[int],
+        n: int,
+    ) -> None:
+        """Read ``epoch`` at drawn position sets, each with a fresh context, then a consumed one."""
+        order = torch.tensor(direct, dtype=torch.int64)
+        length = len(direct)
+        sets: list[tuple[str, list[int]]] = [("no positions", [])]
+        if length:
+            last = length - 1
+            subset = data.draw(
+                st.lists(st.integers(0, last), min_size=1, max_size=_DRAWN_POSITIONS, unique=True),
+                label=f"positions read in epoch {epoch}",
+            )
+            repeated = data.draw(
+                st.lists(st.integers(0, last), min_size=1, max_size=_DRAWN_POSITIONS),
+                label=f"positions read twice in epoch {epoch}",
+            )
+            sets += [
+                ("every position", list(range(length))),
+                ("drawn positions", subset),
+                ("every position, reversed", list(range(last, -1, -1))),
+                ("drawn positions with repeats", repeated + repeated[::-1]),
+                ("the last position", [last]),
+            ]
+        for what, chosen in sets:
+            positions = torch.tensor(chosen, dtype=torch.int64)
+            got = self.read_at(strategy, self.context(config, epoch), positions, what, n)
+            self.compare_at(epoch, what, chosen, got, order, _AGREES, "")
+        # The same epoch read with a context whose generator was drawn from first.
+        ctx = self.context(config, epoch)
+        torch.randint(0, 2**31, (_CONSUMED,), generator=ctx.generator)
+        state = ctx.generator.get_state()
+        chosen = list(range(length))
+        got = self.read_at(strategy, ctx, torch.arange(length), "every position", n)
+        if not torch.equal(ctx.generator.get_state(), state):
+            self.fail(
+                _NO_DRAWS,
+                f"sample_at(ctx, every position) of epoch {epoch} drew from ctx.generator (its "
+                f"state changed): positions are read in any order, with a fresh ctx each time, so "
+                f"derive keys from ctx.key(...) instead (e.g. for a "
+                f"samplekit.permutation.Permutation)",
+            )
+        self.compare_at(
+            epoch,
+            "every position",
+            chosen,
+            got,
+            order,
+            _NO_DRAWS,
+            f" once {_CONSUMED} numbers were drawn from ctx.generator: sample_at depends on the "
+            f"generator's state; derive keys from ctx.key(...) instead",
+        )
+
+    def read_at(
+        self, strategy: Strategy, ctx: EpochContext, positions: torch.Tensor, what: str, n: int
+    ) -> torch.Tensor:
+        """``select_at`` (the sampler's check of ``sample_at``), its errors reported."""
+        shown = f"{what}: {_abbreviated(positions.tolist())}"
+        try:
+            return selection.select_at(strategy, ctx, positions, num_samples=n)
+        except NotImplementedError as exc:
+            self.fail(
+                _AGREES,
+                f"random_access is True but sample_at(ctx, positions) of epoch {ctx.epoch} raised "
+                f"NotImplementedError ({exc}); implement sample_at (or subclass "
+                f"samplekit.RandomAccessStrategy), or leave random_access False",
+            )
+        except StrategyOutputError as exc:
+            self.fail(exc.rule or _AGREES, f"{exc} (reading {shown})")
+        except Exception as exc:
+            self.raised(exc, f"sample_at(ctx, positions) of epoch {ctx.epoch} ({shown})")
+
+    def compare_at(
+        self,
+        epoch: int,
+        what: str,
+        chosen: list[int],
+        got: torch.Tensor,
+        order: torch.Tensor,
+        claim: str,
+        how: str,
+    ) -> None:
+        """``got`` (``sample_at`` at ``chosen``) equals ``order[chosen]``, or fail ``claim``."""
+        expected = order[torch.tensor(chosen, dtype=torch.int64)]
+        values = got.to(torch.int64)
+        if torch.equal(values, expected):
+            return
+        differ = torch.nonzero(values != expected).flatten()
+        i = int(differ[0])
+        self.fail(
+            claim,
+            f"sample_at(ctx, positions) of epoch {epoch} is not sample(ctx)[positions] with the "
+            f"same (seed, epoch){how}: they differ at {differ.numel()} of {len(chosen)} positions "
+            f"({what}: {_abbreviated(chosen)}), first at position {chosen[i]}, where sample_at "
+            f"gave index {int(values[i])} and sample index {int(expected[i])}",
+        )
 
     def raised(self, exc: Exception, where: str, *, feedback: bool = False) -> NoReturn:
         """Report ``exc``; with ``feedback``, as raised while scores were being observed.
@@ -1052,6 +1189,15 @@ class _Drive:
             msg = "a feedback drive needs a score model or a script to replay"
             raise ValueError(msg)
         return self.model
+
+
+def _abbreviated(positions: list[int], shown: int = 8) -> str:
+    """``positions`` as a list, its middle elided beyond ``shown`` of them."""
+    if len(positions) <= shown:
+        return str(positions)
+    head = ", ".join(map(str, positions[: shown - 2]))
+    tail = ", ".join(map(str, positions[-2:]))
+    return f"[{head}, ..., {tail}] ({len(positions)} positions)"
 
 
 def _copied(view: FeedbackView) -> FeedbackView:
