@@ -22,6 +22,7 @@ import torch
 
 from samplekit.errors import LabelsError
 from samplekit.inputs import clip
+from samplekit.nodecache import shared
 from samplekit.rng import index_dtype
 
 __all__ = [
@@ -365,9 +366,13 @@ class ClassIndex:
     def grouped(self) -> torch.Tensor:
         """All sample indices grouped by class (in `classes` order), ascending in a class."""
         dtype = index_dtype(self.labels.numel())
-        if len(self) <= _MASK_CLASSES:
-            return torch.cat([where(self.labels, c) for c in self.classes.tolist()])
-        return torch.argsort(self.labels, stable=True).to(dtype)
+
+        def build() -> torch.Tensor:
+            if len(self) <= _MASK_CLASSES:
+                return torch.cat([where(self.labels, c) for c in self.classes.tolist()])
+            return torch.argsort(self.labels, stable=True).to(dtype)
+
+        return shared("grouped", dtype, build)  # once per node (see samplekit.nodecache)
 
     @cached_property
     def offsets(self) -> torch.Tensor:

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch.utils.data import Sampler
 
-from samplekit import distributed, sharding
+from samplekit import distributed, nodecache, sharding
 from samplekit.config import SamplerConfig, StrategyConfig, validate_config
 from samplekit.cursor import Cursor
 from samplekit.errors import ConfigError, LabelsError
@@ -190,6 +190,45 @@ class EpochBatchSampler(Sampler[list[int]]):
                 f"lengths=... (one non-negative integer per sample: tokens, frames, bytes)"
             )
             raise ConfigError(msg)
+        self._fingerprint: dict[str, Any] = {
+            "config": config.model_dump(mode="json"),
+            "labels": {
+                "count": int(self._labels.numel()),
+                "digest": 0 if labels is None else labels_digest(self._labels),
+            },
+        }
+        if self._lengths is not None:
+            self._fingerprint["lengths"] = {"digest": labels_digest(self._lengths)}
+        sync = bool(check_sync) and distributed.in_default_group(self._rank, self._world_size)
+        # Per-node data (a per-class index) is built once per node when every rank builds the
+        # sampler (the sync below) and there are labels (samplekit.nodecache).
+        where = (
+            nodecache.directory() if sync and self._world_size > 1 and labels is not None else None
+        )
+        with nodecache.sharing(self._fingerprint["labels"]["digest"], where) as written:
+            try:
+                self._build(config, strategy_class, batcher_class)
+                if sync:
+                    distributed.check_in_sync(
+                        {
+                            "seed": digest(str(config.seed).encode()),
+                            "configuration": digest(
+                                config.model_dump_json(exclude={"seed"}).encode()
+                            ),
+                            "labels": self._fingerprint["labels"]["digest"],
+                            "lengths": self._fingerprint.get("lengths", {"digest": 0})["digest"],
+                        }
+                    )
+            finally:  # every rank has built its strategy (or this one failed): files can go
+                nodecache.release(written)
+        # A feedback strategy's next epoch waits for the observations of this one: no prefetch.
+        use_prefetch = bool(prefetch) and self._feedback is None
+        self._prefetch = Prefetcher(self._planner.reader) if use_prefetch else None
+
+    def _build(
+        self, config: SamplerConfig, strategy_class: type[Strategy], batcher_class: type[Batcher]
+    ) -> None:
+        """The strategy, the batcher, the planner, the feedback and the cursor."""
         self._strategy: Strategy = strategy_class(self._labels, config.strategy.options)
         self._batcher: Batcher = batcher_class(
             config.batcher.options,
@@ -203,27 +242,6 @@ class EpochBatchSampler(Sampler[list[int]]):
         )
         self._feedback = self._feedback_for(strategy_class)
         self._cursor = Cursor(self._world_size)
-        self._fingerprint: dict[str, Any] = {
-            "config": config.model_dump(mode="json"),
-            "labels": {
-                "count": int(self._labels.numel()),
-                "digest": 0 if labels is None else labels_digest(self._labels),
-            },
-        }
-        if self._lengths is not None:
-            self._fingerprint["lengths"] = {"digest": labels_digest(self._lengths)}
-        if bool(check_sync) and distributed.in_default_group(self._rank, self._world_size):
-            distributed.check_in_sync(
-                {
-                    "seed": digest(str(config.seed).encode()),
-                    "configuration": digest(config.model_dump_json(exclude={"seed"}).encode()),
-                    "labels": self._fingerprint["labels"]["digest"],
-                    "lengths": self._fingerprint.get("lengths", {"digest": 0})["digest"],
-                }
-            )
-        # A feedback strategy's next epoch waits for the observations of this one: no prefetch.
-        use_prefetch = bool(prefetch) and self._feedback is None
-        self._prefetch = Prefetcher(self._planner.reader) if use_prefetch else None
 
     def _feedback_for(self, strategy_class: type[Strategy]) -> EpochFeedback | None:
         if not strategy_class.uses_feedback:

@@ -13,8 +13,9 @@ import samplekit
 from samplekit.errors import ConfigError, LabelsError
 from samplekit.hookspecs import Register, hookimpl
 from samplekit.labels import Complement, where
+from samplekit.nodecache import shared
 from samplekit.permutation import Permutation
-from samplekit.rng import derive_seed
+from samplekit.rng import derive_seed, index_dtype
 
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
@@ -121,7 +122,11 @@ class NegativeSubsampling(samplekit.RandomAccessStrategy):
 
     def __init__(self, labels: torch.Tensor, options: NegativeSubsampling.Options) -> None:
         super().__init__(labels, options)
-        self.positives = where(labels, options.negative_label, equal=False)
+        self.positives = shared(  # once per node (see samplekit.nodecache)
+            f"not{options.negative_label}",
+            index_dtype(labels.numel()),
+            lambda: where(labels, options.negative_label, equal=False),
+        )
         self._negatives = Complement(self.positives, int(labels.numel()))
         n_neg, n_pos = len(self._negatives), self.positives.numel()
         if n_neg == 0:
