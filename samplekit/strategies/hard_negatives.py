@@ -10,7 +10,7 @@ from samplekit.feedback import as_view
 from samplekit.hookspecs import Register, hookimpl
 from samplekit.rng import choice_without_replacement
 from samplekit.strategies.negative_subsampling import NegativeSubsampling
-from samplekit.strategy import EpochContext, FeedbackStrategy, FeedbackView
+from samplekit.strategy import EpochContext, FeedbackStrategy, FeedbackView, Strategy
 
 __all__ = ["HardNegatives"]
 
@@ -72,6 +72,9 @@ class HardNegatives(FeedbackStrategy, NegativeSubsampling):
             return self
 
     options: HardNegatives.Options
+    #: The hard negatives depend on every observed score: the epoch is built whole.
+    random_access: bool = False
+    sample_at = Strategy.sample_at  # not negative_subsampling's: this epoch is another
 
     def __init__(self, labels: torch.Tensor, options: HardNegatives.Options) -> None:
         try:
