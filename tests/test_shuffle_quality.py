@@ -1,0 +1,238 @@
+"""Shuffle quality: `Permutation`'s law against ``torch.randperm``'s, and that it is a bijection.
+
+The statistics live in ``benchmarks/shuffle_quality.py``, which prints them as the table
+docs/performance.md quotes; this module loads that file and asserts each of its checks, with
+the same keys and the same threshold the table shows:
+
+- the Feistel permutation is accepted, and so is ``torch.randperm`` seeded with the same keys
+  (the reference: a check that rejected it would be miscalibrated, not strict);
+- every weak shuffle listed with the check is rejected (rounds patched down, a rotation
+  ``(p + key) % n``, the wrong Fisher-Yates, a key space of 16 keys, one key for all epochs),
+  so the check has the power to see a bias, not only the luck to pass.
+
+Keys are fixed (``derive_seed(seed, epoch)`` over ranges of epochs and seeds, never a global
+RNG), so the outcome is the same on every run; a check rejects at ``p < 1e-6``: a uniform
+shuffle fails one check in a million by bad luck, the weak shuffles come out far below it.
+Checks with large ``randperm`` references or thousands of keys are ``slow``.
+
+Then the bijection: ``perm(arange(n))`` is a permutation of ``range(n)`` for many ``n``, random
+access agrees with it, ``n = 2**62`` works, and bad positions raise ValueError.
+"""
+
+import importlib.util
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import torch
+
+from samplekit.permutation import Permutation
+from samplekit.rng import derive_seed
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_statistics() -> ModuleType:
+    """benchmarks/shuffle_quality.py (a script, not a package): the statistics and checks."""
+    spec = importlib.util.spec_from_file_location(
+        "benchmarks_shuffle_quality", ROOT / "benchmarks" / "shuffle_quality.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+# Loaded from a file path, the module is untyped here: its checks and results are Any.
+quality = load_statistics()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread() -> Iterator[None]:
+    """One torch thread here: the tensors are small, and on a busy machine a second thread only
+    waits for the first (it made these tests several times slower on two shared cores)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def law_cases(section: str) -> list[Any]:
+    """Each check of ``section`` with the Feistel permutation and with randperm."""
+    return [
+        pytest.param(
+            check,
+            shuffle,
+            id=f"{check.id}-{shuffle.__name__}",
+            marks=[pytest.mark.slow] if check.slow else [],
+        )
+        for check in quality.CHECKS
+        if check.section == section
+        for shuffle in (quality.feistel, quality.randperm)
+    ]
+
+
+def assert_uniform(check: Any, shuffle: Any) -> None:
+    result = check.run(shuffle)
+    assert not result.rejected, (
+        f"{check.name}, {shuffle.__name__}: z={result.z:.1f}, p={result.p:.1e} < "
+        f"{quality.REJECT_P} ({result.detail})"
+    )
+
+
+# --- the law: Feistel and randperm pass each check ------------------------------------------
+
+
+@pytest.mark.parametrize(("check", "shuffle"), law_cases("position"))
+def test_every_item_equally_likely_at_every_position(check: Any, shuffle: Any) -> None:
+    # Full position x item tables for small n; for large n (either side of the round-count
+    # thresholds 2**8 and 2**16, 2**20, a prime above 10**6) 16 fixed positions per key, the
+    # items in 64 bins.
+    assert_uniform(check, shuffle)
+
+
+@pytest.mark.parametrize(("check", "shuffle"), law_cases("pairwise"))
+def test_pairs_in_either_order_and_uncorrelated(check: Any, shuffle: Any) -> None:
+    # P(perm[p] < perm[q]) = 1/2 and no correlation over keys, for disjoint pairs adjacent, a
+    # Feistel grid row apart and far apart; lag-1 and lag-sqrt(n) serial correlations.
+    assert_uniform(check, shuffle)
+
+
+@pytest.mark.parametrize(("check", "shuffle"), law_cases("independence"))
+def test_epochs_and_seeds_are_unrelated(check: Any, shuffle: Any) -> None:
+    # Consecutive epochs, neighbouring seeds, consecutive raw keys: positions where the two
+    # permutations agree follow the fixed-point law of a uniform permutation, and their rank
+    # correlations those of independent permutations.
+    assert_uniform(check, shuffle)
+
+
+@pytest.mark.parametrize(("check", "shuffle"), law_cases("exhaustive"))
+def test_every_small_permutation_equally_likely(check: Any, shuffle: Any) -> None:
+    # n = 1..6: a chi-square over all n! permutations.
+    assert_uniform(check, shuffle)
+
+
+# --- the power: each check rejects its weak shuffles ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("check", "control"),
+    [
+        pytest.param(
+            check,
+            control,
+            id=f"{check.id}-{control.__name__}",
+            marks=[pytest.mark.slow] if check.slow else [],
+        )
+        for check in quality.CHECKS
+        for control in check.controls
+    ],
+)
+def test_check_rejects_a_weak_shuffle(check: Any, control: Any) -> None:
+    result = check.run(control)
+    assert result.rejected, (
+        f"{check.name} accepts {control.__name__}: z={result.z:.1f}, p={result.p:.1e} "
+        f"({result.detail})"
+    )
+
+
+def test_every_check_has_a_weak_shuffle_to_reject() -> None:
+    # Only n = 1 cannot be wrong: it has one permutation.
+    assert [check.name for check in quality.CHECKS if not check.controls] == ["all n! n=1 10 keys"]
+
+
+# --- bijection and random access -------------------------------------------------------------
+
+SQUARES = [4, 9, 100, 10_000]
+POWERS_OF_TWO = [2**k + d for k in (3, 5, 8, 10, 12, 16) for d in (-1, 0, 1)]
+PRIMES = [5, 7, 11, 13, 31, 97, 257, 7919, 65_521]
+SIZES = sorted(
+    {0, 1, 2, 3, *SQUARES, *(s + d for s in SQUARES for d in (-1, 1)), *POWERS_OF_TWO, *PRIMES}
+)
+LARGE_SIZES = [999_983, 10**6 - 1, 10**6, 10**6 + 1, 2**20 - 1, 2**20, 2**20 + 1]
+
+
+def check_bijection(n: int, key: int) -> None:
+    perm = Permutation(n, key)
+    whole = perm(torch.arange(n))
+    assert whole.dtype == torch.int64
+    assert torch.equal(torch.sort(whole).values, torch.arange(n))
+    if n == 0:
+        return
+    gen = torch.Generator().manual_seed(key)
+    positions = torch.randint(n, (min(n, 2_000),), generator=gen)
+    assert torch.equal(perm(positions), whole[positions])  # repeats included
+    assert torch.equal(perm(positions.view(-1, 1)), whole[positions].view(-1, 1))
+    start = int(torch.randint(n, (1,), generator=gen))
+    assert torch.equal(perm.range(start, n), whole[start:])
+    assert torch.equal(Permutation(n, key)(positions.flip(0)), whole[positions.flip(0)])
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_is_a_bijection_read_anywhere(n: int) -> None:
+    for epoch in range(2):
+        check_bijection(n, derive_seed(n, epoch))
+
+
+@pytest.mark.parametrize(
+    "n", [pytest.param(n, marks=pytest.mark.slow if n > 10**6 else ()) for n in LARGE_SIZES]
+)
+def test_is_a_bijection_read_anywhere_large(n: int) -> None:
+    check_bijection(n, derive_seed(n, 0))
+
+
+def test_keys_pick_different_permutations() -> None:
+    orders = {
+        tuple(Permutation(100, derive_seed(0, e))(torch.arange(100)).tolist()) for e in range(50)
+    }
+    assert len(orders) == 50
+
+
+def test_largest_size_reads_a_few_positions() -> None:
+    n = 2**62
+    positions = torch.tensor([0, 1, 2, 12_345, 2**31, 2**61, n - 2, n - 1])
+    for key in (0, derive_seed(0, 0), -1):
+        perm = Permutation(n, key)
+        values = perm(positions)
+        assert values.dtype == torch.int64
+        assert int(values.min()) >= 0
+        assert int(values.max()) < n
+        assert len(set(values.tolist())) == positions.numel()
+        one_by_one = torch.cat([perm(positions[i : i + 1]) for i in range(positions.numel())])
+        assert torch.equal(values, one_by_one)
+        assert torch.equal(Permutation(n, key)(positions), values)
+    assert not torch.equal(Permutation(n, 1)(positions), Permutation(n, 2)(positions))
+
+
+@pytest.mark.parametrize(
+    "positions",
+    [
+        torch.tensor([-1]),
+        torch.tensor([0, 10]),
+        torch.tensor([2**40]),
+        torch.tensor([0.0, 1.0]),
+        torch.tensor([True, False]),
+    ],
+    ids=["negative", "n", "far-beyond", "float", "bool"],
+)
+def test_bad_positions_raise(positions: torch.Tensor) -> None:
+    with pytest.raises(ValueError, match="positions"):
+        Permutation(10, 0)(positions)
+
+
+def test_bad_sizes_and_empty_reads() -> None:
+    with pytest.raises(ValueError, match="n must be"):
+        Permutation(-1, 0)
+    with pytest.raises(ValueError, match="n must be"):
+        Permutation(2**62 + 1, 0)
+    with pytest.raises(ValueError, match="positions"):
+        Permutation(0, 0)(torch.tensor([0]))
+    with pytest.raises(ValueError, match="positions"):
+        Permutation(10, 0)([1, 2])  # type: ignore[arg-type]
+    assert Permutation(0, 0)(torch.tensor([], dtype=torch.int64)).numel() == 0
+    assert Permutation(5, 0)(torch.empty(0, 3, dtype=torch.int64)).shape == (0, 3)
