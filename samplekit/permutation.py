@@ -55,9 +55,12 @@ def rounds(n: int) -> int:
     inputs, and each round moves the permutation less far from the last: 12 rounds up to
     2**16 elements and 24 up to 2**8 bring the small-n exhaustive checks to uniform.
     """
-    if n <= 1 << 8:
-        return 24
-    return 12 if n <= 1 << 16 else 6
+    return int(_rounds(torch.tensor([n]))[0])
+
+
+def _rounds(sizes: torch.Tensor) -> torch.Tensor:
+    """`rounds` of each of ``sizes`` (int64)."""
+    return torch.where(sizes <= 1 << 8, 24, torch.where(sizes <= 1 << 16, 12, 6))
 
 
 def _splitmix64(state: int) -> tuple[int, int]:
@@ -125,7 +128,7 @@ class Permutations:
         state, words = self.key, []
         sizes = self.sizes
         # rounds(n) and _grid(n) per member, vectorised (a family may have millions).
-        counts = torch.where(sizes <= 1 << 8, 24, torch.where(sizes <= 1 << 16, 12, 6))
+        counts = _rounds(sizes)
         most = int(counts.max()) if counts.numel() else 0
         for _ in range(most + 1):
             state, word = _splitmix64(state)

@@ -138,7 +138,10 @@ class _Layout:
         floor, extras = strategy.shares(size)
         self.floor, self.extras = floor, extras
         self.base = int(floor.sum())
-        self.share_class = torch.repeat_interleave(torch.arange(len(index)), floor)
+        # The class of each share slot: O(batch_size), needed only when a full batch exists
+        # (batch_size may be far beyond the samples).
+        shares = floor if self.full else torch.zeros_like(floor)
+        self.share_class = torch.repeat_interleave(torch.arange(len(index)), shares)
         self.floor_before = torch.cumsum(floor, 0) - floor
         # Extras are dealt round-robin over the batches (in keyed order) to the classes (in
         # keyed order): extra slot e of the batch at place r takes extra number e * full + r,
@@ -150,7 +153,7 @@ class _Layout:
         self.batches = Permutation(self.full, ctx.key(strategy.name, "batches"))
         self._layouts = Permutations(torch.full((_LAYOUTS,), size), self.key)
         self._table: torch.Tensor | None = None
-        if _LAYOUTS * size <= _TABLE:  # small batches: every layout once, then look them up
+        if self.full and _LAYOUTS * size <= _TABLE:  # small batches: each layout once
             member = torch.arange(_LAYOUTS).repeat_interleave(size)
             column = torch.arange(size).repeat(_LAYOUTS)
             self._table = self._layouts(member, column).view(_LAYOUTS, size)
