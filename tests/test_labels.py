@@ -12,7 +12,7 @@ from hypothesis.extra import numpy as hnp
 
 from samplekit import labels as labels_module
 from samplekit.errors import LabelsError
-from samplekit.labels import ClassIndex, as_label_tensor
+from samplekit.labels import ClassIndex, Complement, as_label_tensor
 from samplekit.sampler import EpochBatchSampler
 
 if TYPE_CHECKING:
@@ -234,3 +234,18 @@ def test_any_python_list_is_taken_exactly_or_refused_clearly(values: list[Any]) 
         return
     labels = as_label_tensor(values)
     assert labels.tolist() == [int(v) for v in values]
+
+
+@given(
+    st.lists(st.booleans(), max_size=3000),
+    st.integers(0, 2**32 - 1),
+)
+def test_complement_reads_the_indices_outside_a_set_by_rank(mask: list[bool], seed: int) -> None:
+    inside = torch.tensor(mask, dtype=torch.bool)
+    complement = Complement(torch.nonzero(inside).flatten(), len(mask))
+    outside = torch.nonzero(~inside).flatten()
+    assert len(complement) == outside.numel()
+    assert torch.equal(complement.at(torch.arange(len(complement))), outside)  # sorted path
+    if len(complement):
+        ranks = torch.randint(len(complement), (7,), generator=torch.Generator().manual_seed(seed))
+        assert torch.equal(complement.at(ranks), outside[ranks])  # a few, in any order
