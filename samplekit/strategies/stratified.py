@@ -200,7 +200,7 @@ class _Layout:
 
 def _layout_of(batches: torch.Tensor, key: int) -> torch.Tensor:
     """Which of the `_LAYOUTS` keyed layouts each batch takes (a keyed hash of the batch)."""
-    folded = (batches ^ (batches >> 32) ^ key) & 0xFFFFFFFF
+    folded = (batches ^ (batches >> 32) ^ (key & 0xFFFFFFFF)) & 0xFFFFFFFF
     return hash32(folded) % _LAYOUTS
 
 
