@@ -245,7 +245,11 @@ class RemembersScores(SkipsEasy):
 
 @pytest.mark.parametrize("strategy", [CountsCalls, RemembersScores])
 def test_catches_state_kept_across_epochs(strategy: type[SkipsEasy]) -> None:
-    expect_broken(strategy, "deterministic", "resume", "epoch_length", "len(sampler)")
+    # State across epochs shows only when an instance plans epochs in another order than a
+    # fresh one: the derandomized CI search needs more than FEW examples to meet that.
+    expect_broken(
+        strategy, "deterministic", "resume", "epoch_length", "len(sampler)", max_examples=60
+    )
 
 
 def test_catches_an_error_raised_on_some_scores() -> None:
