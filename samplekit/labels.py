@@ -329,9 +329,25 @@ class Complement:
     """
 
     def __init__(self, members: torch.Tensor, total: int) -> None:
-        dtype = index_dtype(total)
-        self._gaps = members.to(dtype) - torch.arange(members.numel(), dtype=dtype)
+        self._gaps = self.gaps(members, total)
         self.total = total
+
+    @staticmethod
+    def gaps(members: torch.Tensor, total: int) -> torch.Tensor:
+        """What a `Complement` holds: ``members[i] - i``, non-decreasing (`index_dtype`)."""
+        dtype = index_dtype(total)
+        return members.to(dtype) - torch.arange(members.numel(), dtype=dtype)
+
+    @classmethod
+    def from_gaps(cls, gaps: torch.Tensor, total: int) -> Complement:
+        """The complement whose `gaps` are ``gaps`` (shared, not copied)."""
+        complement = cls.__new__(cls)
+        complement._gaps, complement.total = gaps, total
+        return complement
+
+    def members(self, ranks: torch.Tensor) -> torch.Tensor:
+        """The members (of the set, not the complement) of rank ``ranks`` (int64)."""
+        return self._gaps[ranks].to(torch.int64) + ranks
 
     def __len__(self) -> int:
         return self.total - int(self._gaps.numel())

@@ -143,10 +143,8 @@ class RandomAccessPlan:
         planner = self.planner
         first, step = 0, 1
         while first < len(ids):
-            group = ids[first : first + step]
+            group = list(ids[first : first + step])
             first, step = first + step, min(2 * step, most)
-            if isinstance(group, range):
-                group = list(group)
             positions, sizes = self.positions(group)
             ctx = planner.context(self.epoch)  # a fresh one per call: sample_at draws nothing
             values = selection.select_at(

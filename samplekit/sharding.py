@@ -18,26 +18,24 @@ Both functions are pure: they depend on the numbers they are given and nothing e
 
 Examples:
     >>> from samplekit.sharding import rank_batch_ids
-    >>> rank_batch_ids(5, rank=0, world_size=2, drop_last=False)   # batch 0 repeats as padding
+    >>> list(rank_batch_ids(5, rank=0, world_size=2, drop_last=False))
     [0, 2, 4]
-    >>> rank_batch_ids(5, rank=1, world_size=2, drop_last=False)
+    >>> list(rank_batch_ids(5, rank=1, world_size=2, drop_last=False))  # batch 0 as padding
     [1, 3, 0]
-    >>> rank_batch_ids(5, rank=1, world_size=2, drop_last=True)
+    >>> list(rank_batch_ids(5, rank=1, world_size=2, drop_last=True))
     [1, 3]
     >>> rank_batch_ids(5, rank=0, world_size=1, drop_last=False)   # one rank: a range
     range(0, 5)
-    >>> rank_batch_ids(5, rank=1, world_size=2, drop_last=False, start=2)  # resumed at batch 2
+    >>> list(rank_batch_ids(5, rank=1, world_size=2, drop_last=False, start=2))  # resumed
     [3, 0]
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import overload
 
-if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-__all__ = ["rank_batch_count", "rank_batch_ids"]
+__all__ = ["RankBatches", "rank_batch_count", "rank_batch_ids"]
 
 
 def rank_batch_count(
@@ -55,10 +53,64 @@ def rank_batch_ids(
 ) -> Sequence[int]:
     """The global batch numbers rank ``rank`` yields from ``start``, in order.
 
-    Padding wraps to the start of the epoch. A single rank gets a ``range`` (consecutive
-    batches are converted to lists in chunks).
+    Padding wraps to the start of the epoch. O(1) time and memory: a ``range``, or a
+    `RankBatches` (a range and the padding) when the last step wraps.
     """
     if world_size == 1:
         return range(min(start, global_batches), global_batches)
     count = rank_batch_count(global_batches, world_size, drop_last=drop_last, start=start)
-    return [(start + rank + step * world_size) % global_batches for step in range(count)]
+    first = start + rank
+    inside = min(count, max(0, -(-(global_batches - first) // world_size)))
+    steps = range(first, first + inside * world_size, world_size)
+    if inside == count:
+        return steps
+    padding = [(first + step * world_size) % global_batches for step in range(inside, count)]
+    return RankBatches(steps, padding)
+
+
+class RankBatches(Sequence[int]):
+    """A rank's batch numbers: a ``range`` of them, then the padding that wraps to the start.
+
+    Examples:
+        >>> ids = RankBatches(range(1, 5, 2), [0])
+        >>> list(ids), ids[1:], len(ids)
+        ([1, 3, 0], [3, 0], 3)
+    """
+
+    def __init__(self, steps: range, padding: list[int]) -> None:
+        self.steps, self.padding = steps, padding
+
+    def __len__(self) -> int:
+        return len(self.steps) + len(self.padding)
+
+    @overload
+    def __getitem__(self, index: int) -> int: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[int]: ...
+
+    def __getitem__(self, index: int | slice) -> int | Sequence[int]:
+        inside = len(self.steps)
+        if isinstance(index, slice):
+            first, stop, step = index.indices(len(self))
+            if step != 1:
+                return [self[i] for i in range(first, stop, step)]
+            head = self.steps[first : max(first, min(stop, inside))]
+            tail = self.padding[max(first - inside, 0) : max(stop - inside, 0)]
+            return RankBatches(head, tail) if tail else head
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            msg = "batch index out of range"
+            raise IndexError(msg)
+        return self.steps[index] if index < inside else self.padding[index - inside]
+
+    def __repr__(self) -> str:
+        return f"RankBatches({self.steps!r}, {self.padding!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking, compared by value

@@ -69,7 +69,7 @@ def test_ranks_of_a_node_map_one_copy(tmp_path: Path) -> None:
         assert record["warnings"] == []
         names = {Path(line.replace(" (deleted)", "")).name for line in record["mapped"]}
         assert any(name.endswith("-grouped.bin") for name in names), record["mapped"]
-        assert any(name.endswith("-not0.bin") for name in names), record["mapped"]
+        assert any(name.endswith("-gaps-not0.bin") for name in names), record["mapped"]
     assert list(cache.iterdir()) == []  # the writer deleted its files once every rank had built
     single = single_process_batches()
     for which in range(2):

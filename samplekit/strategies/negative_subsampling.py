@@ -122,13 +122,16 @@ class NegativeSubsampling(samplekit.RandomAccessStrategy):
 
     def __init__(self, labels: torch.Tensor, options: NegativeSubsampling.Options) -> None:
         super().__init__(labels, options)
-        self.positives = shared(  # once per node (see samplekit.nodecache)
-            f"not{options.negative_label}",
-            index_dtype(labels.numel()),
-            lambda: where(labels, options.negative_label, equal=False),
+        total = int(labels.numel())
+        gaps = shared(  # once per node (see samplekit.nodecache)
+            f"gaps-not{options.negative_label}",
+            index_dtype(total),
+            lambda: Complement.gaps(where(labels, options.negative_label, equal=False), total),
         )
-        self._negatives = Complement(self.positives, int(labels.numel()))
-        n_neg, n_pos = len(self._negatives), self.positives.numel()
+        # The positives and the negatives, both read by rank from the positives' gaps.
+        self._negatives = Complement.from_gaps(gaps, total)
+        n_neg = len(self._negatives)
+        n_pos = total - n_neg
         if n_neg == 0:
             present = self.class_index.classes.tolist()[:10]
             msg = (
@@ -162,21 +165,29 @@ class NegativeSubsampling(samplekit.RandomAccessStrategy):
         self.epochs_per_cycle = math.ceil(n_neg / self.k)
 
     @cached_property
+    def positives(self) -> torch.Tensor:
+        """Every positive's index, ascending (built on first use; sampling never needs it)."""
+        count = int(self.labels.numel()) - len(self._negatives)
+        ranks = torch.arange(count, dtype=torch.int64)
+        return self._negatives.members(ranks).to(index_dtype(int(self.labels.numel())))
+
+    @cached_property
     def negatives(self) -> torch.Tensor:
         """Every negative's index, ascending (built on first use; sampling never needs it)."""
         return where(self.labels, self.options.negative_label)
 
     def epoch_length(self, epoch: int) -> int:
         """Positives plus the ``k`` negatives kept, the same in every epoch."""
-        return self.positives.numel() + self.k
+        return int(self.labels.numel()) - len(self._negatives) + self.k
 
     def sample_at(self, ctx: EpochContext, positions: torch.Tensor) -> torch.Tensor:
         """Every positive and ``k`` negatives, shuffled together, read at ``positions``."""
-        n_pos, n_neg, k = self.positives.numel(), len(self._negatives), self.k
+        n_neg, k = len(self._negatives), self.k
+        n_pos = int(self.labels.numel()) - n_neg
         slots = Permutation(n_pos + k, ctx.key(self.name, "slots"))(positions)
         out = torch.empty_like(slots)
         positive = slots < n_pos
-        out[positive] = self.positives[slots[positive]].to(torch.int64)
+        out[positive] = self._negatives.members(slots[positive])
         negative = ~positive
         chosen = slots[negative] - n_pos  # the j-th of the k negatives of the epoch
         if self.options.cycle:  # the cycle's permutation, k at a time, topped up from its start

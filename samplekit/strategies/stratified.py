@@ -152,11 +152,10 @@ class _Layout:
         self.extra_ends = torch.cumsum(extras[self.classes], 0)
         self.batches = Permutation(self.full, ctx.key(strategy.name, "batches"))
         self._layouts = Permutations(torch.full((_LAYOUTS,), size), self.key)
-        self._table: torch.Tensor | None = None
-        if self.full and _LAYOUTS * size <= _TABLE:  # small batches: each layout once
-            member = torch.arange(_LAYOUTS).repeat_interleave(size)
-            column = torch.arange(size).repeat(_LAYOUTS)
-            self._table = self._layouts(member, column).view(_LAYOUTS, size)
+        # Small batches: each layout is computed once, when a batch first takes it.
+        small = self.full and _LAYOUTS * size <= _TABLE
+        self._table = torch.empty(_LAYOUTS, size, dtype=torch.int64) if small else None
+        self._ready = torch.zeros(_LAYOUTS, dtype=torch.bool)
         leftover = index.counts - self.full * floor - extras
         self.tail_counts, self.tail_first = leftover, self.full * floor + extras
         self.tail_ends = torch.cumsum(leftover, 0)
@@ -193,9 +192,17 @@ class _Layout:
 
     def layout(self, layouts: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
         """Where column ``columns`` of a full batch goes under layout ``layouts``."""
-        if self._table is not None:
-            return self._table[layouts, columns]
-        return self._layouts(layouts, columns)
+        table = self._table
+        if table is None:
+            return self._layouts(layouts, columns)
+        missing = torch.unique(layouts[~self._ready[layouts]])
+        if missing.numel():
+            size = table.shape[1]
+            member = missing.repeat_interleave(size)
+            column = torch.arange(size).repeat(missing.numel())
+            table[missing] = self._layouts(member, column).view(-1, size)
+            self._ready[missing] = True  # after the rows: another thread may read them now
+        return table[layouts, columns]
 
 
 def _layout_of(batches: torch.Tensor, key: int) -> torch.Tensor:
