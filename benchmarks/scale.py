@@ -26,7 +26,7 @@ default ``fixed`` batcher, it measures:
    whole epoch). Resident memory is the process's own (``RssAnon`` + ``RssShmem``), without the
    libraries' file pages, which the kernel drops and reloads as other processes need memory.
    Then the per-node data (``strategy.class_index.grouped``, int32 per sample, when the
-   strategy built it, plus ``negative_subsampling``'s ``positives``), which
+   strategy built it, plus the gaps between ``negative_subsampling``'s positives), which
    ``torch.distributed`` ranks share once per node (``samplekit.nodecache``; in this single
    process it is private), and the per-rank memory beyond it: the iteration peak less the
    per-node bytes. The labels are created before the baseline (they are the user's) and
@@ -272,9 +272,10 @@ def per_node_bytes(sampler: EpochBatchSampler) -> int:
     if index is not None and "grouped" in index.__dict__:
         grouped = index.__dict__["grouped"]
         total += grouped.numel() * grouped.element_size()
-    positives = getattr(strategy, "positives", None)
-    if isinstance(positives, torch.Tensor):
-        total += positives.numel() * positives.element_size()
+    complement = strategy.__dict__.get("_negatives")  # negative_subsampling: the positives' gaps
+    if complement is not None:
+        gaps = complement._gaps
+        total += gaps.numel() * gaps.element_size()
     return total
 
 
