@@ -73,7 +73,7 @@ class RankBatches(Sequence[int]):
 
     Examples:
         >>> ids = RankBatches(range(1, 5, 2), [0])
-        >>> list(ids), ids[1:], len(ids)
+        >>> list(ids), list(ids[1:]), len(ids)
         ([1, 3, 0], [3, 0], 3)
     """
 
