@@ -9,6 +9,7 @@ import torch
 import samplekit
 from samplekit.hookspecs import Register, hookimpl
 from samplekit.permutation import Permutation, Permutations, hash32
+from samplekit.rng import generator
 
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
@@ -32,7 +33,8 @@ class Stratified(samplekit.RandomAccessStrategy):
     spare slots of each batch are dealt round-robin to the classes (at most one extra per class
     and batch; classes and batches in random order); each class's samples are shuffled and
     poured into its slots; and the slots inside each batch are laid out at random (one of 64
-    keyed layouts per epoch). Every step is a keyed random-access permutation
+    layouts per epoch, each from a generator keyed by the epoch and the layout). Every other
+    step is a keyed random-access permutation
     (`samplekit.permutation`), so any batch is computed on its own: O(batch + classes) time,
     and no memory beyond the per-class index.
 
@@ -151,11 +153,10 @@ class _Layout:
         self.classes = Permutation(count, ctx.key(strategy.name, "classes"))(torch.arange(count))
         self.extra_ends = torch.cumsum(extras[self.classes], 0)
         self.batches = Permutation(self.full, ctx.key(strategy.name, "batches"))
-        self._layouts = Permutations(torch.full((_LAYOUTS,), size), self.key)
-        # Small batches: each layout is computed once, when a batch first takes it.
-        small = self.full and _LAYOUTS * size <= _TABLE
-        self._table = torch.empty(_LAYOUTS, size, dtype=torch.int64) if small else None
-        self._ready = torch.zeros(_LAYOUTS, dtype=torch.bool)
+        # Layout l of a full batch is a permutation of its slots drawn from a generator keyed
+        # by (epoch key, l), made when a batch first takes it and kept for small batches.
+        self._rows: dict[int, torch.Tensor] = {}
+        self._keep = _LAYOUTS * size <= _TABLE
         leftover = index.counts - self.full * floor - extras
         self.tail_counts, self.tail_first = leftover, self.full * floor + extras
         self.tail_ends = torch.cumsum(leftover, 0)
@@ -192,17 +193,19 @@ class _Layout:
 
     def layout(self, layouts: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
         """Where column ``columns`` of a full batch goes under layout ``layouts``."""
-        table = self._table
-        if table is None:
-            return self._layouts(layouts, columns)
-        missing = torch.unique(layouts[~self._ready[layouts]])
-        if missing.numel():
-            size = table.shape[1]
-            member = missing.repeat_interleave(size)
-            column = torch.arange(size).repeat(missing.numel())
-            table[missing] = self._layouts(member, column).view(-1, size)
-            self._ready[missing] = True  # after the rows: another thread may read them now
-        return table[layouts, columns]
+        if not layouts.numel():
+            return torch.empty(0, dtype=torch.int64)
+        ids, which = torch.unique(layouts, return_inverse=True)
+        rows = torch.stack([self._row(int(layout)) for layout in ids.tolist()])
+        return rows[which, columns]
+
+    def _row(self, layout: int) -> torch.Tensor:
+        row = self._rows.get(layout)
+        if row is None:
+            row = torch.randperm(self.size, generator=generator(self.key, layout))
+            if self._keep:
+                self._rows[layout] = row  # the same row whichever thread made it
+        return row
 
 
 def _layout_of(batches: torch.Tensor, key: int) -> torch.Tensor:
