@@ -929,7 +929,7 @@ def report(results: dict[str, Any], peers: dict[str, Any] | None) -> list[str]:
     for r in runs:
         if not _ok(r) or not r.get("epoch"):
             continue
-        floor = floors.get(r["k"], {})
+        floor = r.get("floor") or floors.get(r["k"], {})
         epoch = r["epoch"]["cpu_s"]
         base = floor.get("cpu_s")
         times = None if base is None else epoch / base
@@ -1029,7 +1029,7 @@ def targets(results: dict[str, Any]) -> list[str]:
     for r in measured:
         if r["n"] != EPOCH_TARGET_N or not r.get("epoch"):
             continue
-        base = floors.get(r["k"], {}).get("cpu_s")
+        base = (r.get("floor") or floors.get(r["k"], {})).get("cpu_s")
         times = None if base is None else r["epoch"]["cpu_s"] / base
         ok = None if times is None else times <= EPOCH_VS_FLOOR
         shown = "-" if times is None else f"{times:.2f}"
@@ -1169,14 +1169,22 @@ def _cpus() -> int:
 def merge(saved: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Results of several runs as one (say 1e6..1e8 and a separate 1e9 run).
 
-    A later run's (strategy, N) and floors replace an earlier one's; the 1e9 rows are
+    A later run's (strategy, N) and floors replace an earlier one's, each run keeping the floor
+    measured beside it for its ratio; the 1e9 rows are
     extrapolated again from the merged runs, by this file's rules.
     """
     runs: dict[tuple[str, int], dict[str, Any]] = {}
     floors: dict[int, dict[str, Any]] = {}
     for results in saved:
-        runs.update({(r["strategy"], int(r["n"])): r for r in results["runs"]})
-        floors.update({int(f["k"]): f for f in results["floors"]})
+        own = {int(f["k"]): f for f in results["floors"]}
+        # Each run keeps the floor measured beside it: a ratio is taken within one run.
+        runs.update(
+            {
+                (r["strategy"], int(r["n"])): {**r, "floor": own.get(int(r["k"]), r.get("floor"))}
+                for r in results["runs"]
+            }
+        )
+        floors.update(own)
     order = sorted(runs, key=lambda key: (key[1], list(STRATEGIES).index(key[0])))
     merged_runs = [runs[key] for key in order]
     merged: dict[str, Any] = {
