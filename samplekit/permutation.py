@@ -2,6 +2,8 @@
 
 `Permutation` is a keyed bijection of ``range(n)``: a Feistel network on a grid of
 ``a x b >= n`` cells (``a = ceil(sqrt(n))``), with cycle walking for the cells beyond ``n``.
+Each round adds a keyed 32-bit hash of one half (its low 30 bits) to the other half, modulo
+that half's size; the halves are int32, so a round is a dozen int32 operations.
 Any set of positions is mapped independently, so a rank computes its own batches of an epoch of
 10**9 samples in time and memory proportional to those batches, with no O(n) step: the
 key is all the state there is. `Permutations` is a family of them, one per member (say one
@@ -30,6 +32,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 
 if TYPE_CHECKING:
@@ -37,11 +40,12 @@ if TYPE_CHECKING:
 
 __all__ = ["MAX_SIZE", "Permutation", "Permutations", "hash32", "rounds"]
 
-#: The largest size a permutation can have.
-MAX_SIZE = 2**62
+#: The largest size a permutation can have: both halves of the grid stay below 2**30.
+MAX_SIZE = 2**60
 
 _MASK32 = 0xFFFFFFFF
 _MASK64 = (1 << 64) - 1
+_MASK30 = (1 << 30) - 1  # of a round's hash: a half (below 2**30) plus it stays in int32
 _MULTIPLIER = 0x45D9F3B  # of the 32-bit integer hash the round function applies twice
 # Positions mapped per step: small enough for the temporaries to stay in cache.
 _STEP = 1 << 16
@@ -86,7 +90,7 @@ def _grid(n: int) -> tuple[int, int]:
 
 
 def _isqrt(values: torch.Tensor) -> torch.Tensor:
-    """Exact integer square roots of int64 ``values`` in ``[0, 2**62]``."""
+    """Exact integer square roots of int64 ``values`` in ``[0, 2**60]``."""
     root = torch.sqrt(values.to(torch.float64)).to(torch.int64)
     for _ in range(2):  # float64 is off by at most one here; step it back into place
         root -= (root * root > values).to(torch.int64)
@@ -104,11 +108,11 @@ class Permutations:
 
     Args:
         sizes: each member's size, a 1-D integer tensor (or sequence) of values in
-            ``[0, 2**62]``.
+            ``[0, 2**60]``.
         key: any integer; its value modulo ``2**64`` picks the family.
 
     Raises:
-        ValueError: for a size outside ``[0, 2**62]``.
+        ValueError: for a size outside ``[0, 2**60]``.
 
     Examples:
         >>> import torch
@@ -122,7 +126,7 @@ class Permutations:
     def __init__(self, sizes: torch.Tensor | Sequence[int], key: int) -> None:
         self.sizes = torch.as_tensor(sizes, dtype=torch.int64).reshape(-1)
         if self.sizes.numel() and (int(self.sizes.min()) < 0 or int(self.sizes.max()) > MAX_SIZE):
-            msg = f"sizes must be in [0, 2**62], but got {self.sizes.min()} to {self.sizes.max()}"
+            msg = f"sizes must be in [0, 2**60], but got {self.sizes.min()} to {self.sizes.max()}"
             raise ValueError(msg)
         self.key = key & _MASK64
         state, words = self.key, []
@@ -134,18 +138,23 @@ class Permutations:
             state, word = _splitmix64(state)
             words.append(word)
         self._words = words
-        self._a = _isqrt(torch.clamp(sizes - 1, min=0)) + 1
-        self._b = torch.clamp(-torch.div(-sizes, self._a, rounding_mode="floor"), min=1)
-        self._rounds = counts
-        members = torch.arange(self.sizes.numel(), dtype=torch.int64)
+        a = _isqrt(torch.clamp(sizes - 1, min=0)) + 1
+        b = torch.clamp(-torch.div(-sizes, a, rounding_mode="floor"), min=1)
+        # The network runs in numpy (a third of torch's cost per operation on small arrays).
+        self._a, self._b, self._sizes = a.numpy(), b.numpy(), sizes.numpy()
+        self._rounds = counts.numpy()
+        members = np.arange(self.sizes.numel(), dtype=np.uint32)
         #: Per round, each member's 32-bit round key: the round's word hashed with the member.
         self._round_keys = [
-            _hash(members ^ (word & _MASK32), torch.empty_like(members)) for word in words[:most]
+            _hash_uint32(members ^ np.uint32(word & _MASK32)) for word in words[:most]
         ]
         # Swapping cells 0 and 1 first, for half the members, makes odd permutations reachable
         # (each round alone is even when a or b is odd).
-        swap_word = _hash(members ^ (words[most] & _MASK32), torch.empty_like(members))
-        self._swap = ((swap_word & 1) == 1) & (self.sizes >= 2)
+        swap_word = _hash_uint32(members ^ np.uint32(words[most] & _MASK32))
+        self._swap = ((swap_word & 1) == 1) & (self._sizes >= 2)
+        self._one_count = (
+            int(counts[0]) if counts.numel() and bool((counts == counts[0]).all()) else None
+        )
 
     def __len__(self) -> int:
         return int(self.sizes.numel())
@@ -171,21 +180,27 @@ class Permutations:
                     f"{int(member.max())}"
                 )
                 raise ValueError(msg)
-            size = self.sizes[member]
+            size = self.sizes.index_select(0, member)
             if int(flat.min()) < 0 or bool((flat >= size).any()):
                 msg = "positions must be in [0, sizes[member]) for each member"
                 raise ValueError(msg)
-        out = torch.empty_like(flat)
-        count = self._rounds[member] if member.numel() else member
-        for value in torch.unique(count).tolist():  # members of one round count together
-            same = torch.nonzero(count == value).flatten()
-            for start in range(0, same.numel(), _STEP):
-                where = same[start : start + _STEP]
-                m = member[where]
-                grid = (self._a[m], self._b[m], self.sizes[m])
-                keys = [round_key[m] for round_key in self._round_keys[:value]]
-                out[where] = _walk(flat[where], grid, keys, self._swap[m])
-        return out.view(positions.shape)
+        member_np, flat_np = member.numpy(), flat.numpy()
+        out = np.empty_like(flat_np)
+        if self._one_count is not None:  # every member has as many rounds: no grouping
+            groups: list[tuple[int, np.ndarray | None]] = [(self._one_count, None)]
+        else:
+            count = self._rounds[member_np]
+            groups = [(int(value), np.flatnonzero(count == value)) for value in np.unique(count)]
+        for value, same in groups:  # members of one round count together
+            total = flat_np.size if same is None else same.size
+            for start in range(0, total, _STEP):
+                part = slice(start, start + _STEP)
+                where = part if same is None else same[part]
+                m, x = member_np[where], flat_np[where]
+                grid = (self._a[m], self._b[m], self._sizes[m])
+                keys = [key[m] for key in self._round_keys[:value]]
+                out[where] = _walk(x, grid, keys, self._swap[m])
+        return torch.from_numpy(out).view(positions.shape)
 
 
 class Permutation:
@@ -197,17 +212,17 @@ class Permutation:
     ``Permutations([n], key)``, evaluated with scalars.
 
     Args:
-        n: how many elements, ``0 <= n <= 2**62``.
+        n: how many elements, ``0 <= n <= 2**60``.
         key: any integer; its value modulo ``2**64`` picks the permutation (derive it with
             `samplekit.rng.derive_seed`, say from ``(seed, epoch, name)``).
 
     Raises:
-        ValueError: if ``n`` is outside ``[0, 2**62]``.
+        ValueError: if ``n`` is outside ``[0, 2**60]``.
     """
 
     def __init__(self, n: int, key: int) -> None:
         if not 0 <= n <= MAX_SIZE:
-            msg = f"n must be in [0, 2**62], but got n={n}"
+            msg = f"n must be in [0, 2**60], but got n={n}"
             raise ValueError(msg)
         self.n = n
         self.key = key & _MASK64
@@ -218,7 +233,7 @@ class Permutation:
             words.append(word)
         a, b = _grid(n)
         self._grid = (a, b, n)
-        self._round_keys = [_hash32(word & _MASK32) for word in words[:count]]  # member 0
+        self._round_keys = [_hash32(word & _MASK32) for word in words[:count]]
         self._swap = bool(_hash32(words[count] & _MASK32) & 1) and n >= 2
 
     def __len__(self) -> int:
@@ -241,18 +256,19 @@ class Permutation:
                 f"{int(flat.max())}"
             )
             raise ValueError(msg)
-        out = torch.empty_like(flat)
-        for start in range(0, flat.numel(), _STEP):
+        x = flat.numpy()
+        out = np.empty_like(x)
+        for start in range(0, x.size, _STEP):
             part = slice(start, start + _STEP)
-            out[part] = _walk(flat[part], self._grid, self._round_keys, self._swap)
-        return out.view(positions.shape)
+            out[part] = _walk(x[part], self._grid, self._round_keys, self._swap)
+        return torch.from_numpy(out).view(positions.shape)
 
     def range(self, start: int, stop: int) -> torch.Tensor:
         """The elements at positions ``start`` to ``stop - 1`` (int64)."""
         return self(torch.arange(start, stop, dtype=torch.int64))
 
 
-Value = int | torch.Tensor  # a scalar shared by all elements, or one value per element
+Value = int | np.ndarray  # a scalar shared by all elements, or one value per element
 
 
 def _flat(values: torch.Tensor, name: str) -> torch.Tensor:
@@ -267,50 +283,82 @@ def _flat(values: torch.Tensor, name: str) -> torch.Tensor:
 
 
 def _walk(
-    x: torch.Tensor,
+    x: np.ndarray,
     grid: tuple[Value, Value, Value],
     keys: Sequence[Value],
-    swap: bool | torch.Tensor,
-) -> torch.Tensor:
-    """Encrypt; re-encrypt the cells that land beyond ``n`` until none does."""
+    swap: bool | np.ndarray,
+) -> np.ndarray:
+    """Encrypt int64 ``x``; re-encrypt the cells that land beyond ``n`` until none does."""
     n = grid[2]
     y = _encrypt(x, grid, keys, swap)
-    outside = torch.nonzero(y >= n).flatten()
-    while outside.numel():
+    outside = np.flatnonzero(y >= n)
+    while outside.size:
         sub = [_pick(v, outside) for v in grid]
         y[outside] = _encrypt(
             y[outside],
             (sub[0], sub[1], sub[2]),
             [_pick(k, outside) for k in keys],
-            swap[outside] if isinstance(swap, torch.Tensor) else swap,
+            swap[outside] if isinstance(swap, np.ndarray) else swap,
         )
         outside = outside[y[outside] >= _pick(n, outside)]
     return y
 
 
-def _pick(value: Value, where: torch.Tensor) -> Value:
-    return value[where] if isinstance(value, torch.Tensor) else value
+def _pick(value: Value, where: np.ndarray) -> Value:
+    return value[where] if isinstance(value, np.ndarray) else value
 
 
 def _encrypt(
-    x: torch.Tensor,
+    x: np.ndarray,
     grid: tuple[Value, Value, Value],
     keys: Sequence[Value],
-    swap: bool | torch.Tensor,
-) -> torch.Tensor:
-    """The Feistel network on the grid: alternate keyed shifts of ``low`` and ``high``."""
+    swap: bool | np.ndarray,
+) -> np.ndarray:
+    """The Feistel network on the grid: alternate keyed shifts of ``low`` and ``high``.
+
+    ``x`` is int64; the halves (below ``a`` and ``b``, at most 2**30) and the keys are uint32: a
+    round adds the low 30 bits of the hash of one half xor its key to the other half, a sum
+    below 2**31, and reduces it modulo that half's size.
+    """
     a, b, _ = grid
-    if isinstance(swap, torch.Tensor):
-        x = x ^ ((x < 2) & swap).to(torch.int64)
+    if isinstance(swap, np.ndarray):
+        x = x ^ ((x < 2) & swap)
     elif swap:
-        x = x ^ (x < 2).to(torch.int64)
-    low, high = torch.remainder(x, a), torch.div(x, a, rounding_mode="floor")
-    f, scratch = torch.empty_like(x), torch.empty_like(x)
+        x = x ^ (x < 2)
+    high = x // a
+    low = (x - high * a).astype(np.uint32)
+    high = high.astype(np.uint32)
+    moduli = [v.astype(np.uint32) if isinstance(v, np.ndarray) else np.uint32(v) for v in (a, b)]
+    f = np.empty_like(low)
     for number, key in enumerate(keys):
-        source, target, modulus = (high, low, a) if number % 2 == 0 else (low, high, b)
-        _hash(torch.bitwise_xor(source, key, out=f), scratch).remainder_(modulus)
-        target.add_(f).remainder_(modulus)
-    return high.mul_(a).add_(low)
+        source, target, modulus = (
+            (high, low, moduli[0]) if number % 2 == 0 else (low, high, moduli[1])
+        )
+        np.bitwise_xor(source, key if isinstance(key, np.ndarray) else np.uint32(key), out=f)
+        _hash_uint32(f, out=f)
+        f &= _MASK30_U32
+        target += f
+        np.remainder(target, modulus, out=target)
+    return high.astype(np.int64) * a + low
+
+
+_MASK30_U32 = np.uint32(_MASK30)
+_MULTIPLIER_U32 = np.uint32(_MULTIPLIER)
+
+
+def _hash_uint32(v: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """`_hash` of uint32 ``v`` (products wrap modulo 2**32), into ``out`` (a new array if None)."""
+    h = v.copy() if out is None else out
+    if out is not None and out is not v:
+        h[...] = v
+    scratch = np.empty_like(h)
+    for _ in range(2):
+        np.right_shift(h, 16, out=scratch)
+        h ^= scratch
+        np.multiply(h, _MULTIPLIER_U32, out=h)
+    np.right_shift(h, 16, out=scratch)
+    h ^= scratch
+    return h
 
 
 def hash32(values: torch.Tensor) -> torch.Tensor:

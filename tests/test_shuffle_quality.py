@@ -16,10 +16,11 @@ shuffle fails one check in a million by bad luck, the weak shuffles come out far
 Checks with large ``randperm`` references or thousands of keys are ``slow``.
 
 Then the bijection: ``perm(arange(n))`` is a permutation of ``range(n)`` for many ``n``, random
-access agrees with it, ``n = 2**62`` works, and bad positions raise ValueError.
+access agrees with it, ``n = 2**60`` (the largest) works, and bad positions raise ValueError.
 """
 
 import importlib.util
+import math
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,7 +30,7 @@ from typing import Any
 import pytest
 import torch
 
-from samplekit.permutation import Permutation
+from samplekit.permutation import Permutation, Permutations
 from samplekit.rng import derive_seed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -194,8 +195,8 @@ def test_keys_pick_different_permutations() -> None:
 
 
 def test_largest_size_reads_a_few_positions() -> None:
-    n = 2**62
-    positions = torch.tensor([0, 1, 2, 12_345, 2**31, 2**61, n - 2, n - 1])
+    n = 2**60
+    positions = torch.tensor([0, 1, 2, 12_345, 2**31, 2**59, n - 2, n - 1])
     for key in (0, derive_seed(0, 0), -1):
         perm = Permutation(n, key)
         values = perm(positions)
@@ -229,10 +230,99 @@ def test_bad_sizes_and_empty_reads() -> None:
     with pytest.raises(ValueError, match="n must be"):
         Permutation(-1, 0)
     with pytest.raises(ValueError, match="n must be"):
-        Permutation(2**62 + 1, 0)
+        Permutation(2**60 + 1, 0)
     with pytest.raises(ValueError, match="positions"):
         Permutation(0, 0)(torch.tensor([0]))
     with pytest.raises(ValueError, match="positions"):
         Permutation(10, 0)([1, 2])  # type: ignore[arg-type]
     assert Permutation(0, 0)(torch.tensor([], dtype=torch.int64)).numel() == 0
     assert Permutation(5, 0)(torch.empty(0, 3, dtype=torch.int64)).shape == (0, 3)
+
+
+def reference(
+    n: int, key: int, position: int, member: int | None = None, family: int | None = None
+) -> int:
+    """The permutation as the module docstring defines it, in plain Python integers.
+
+    SplitMix64 words from the key; round keys are a 32-bit hash of each word (xor the member,
+    for `Permutations`, whose swap bit comes from the word after the family's most rounds,
+    ``family``); a round adds the low 30 bits of the hash of one half xor its key to the
+    other half, modulo that half's size; cycle walking re-encrypts until the cell is below n.
+    """
+    mask32, mask64 = 2**32 - 1, 2**64 - 1
+
+    def hash32(v: int) -> int:
+        for _ in range(2):
+            v = ((v ^ (v >> 16)) * 0x45D9F3B) & mask32
+        return v ^ (v >> 16)
+
+    count = 24 if n <= 2**8 else 12 if n <= 2**16 else 6
+    state, words = key & mask64, []
+    most = count if family is None else family
+    for _ in range(most + 1):
+        state = (state + 0x9E3779B97F4A7C15) & mask64
+        z = ((state ^ (state >> 30)) * 0xBF58476D1CE4E5B9) & mask64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask64
+        words.append(z ^ (z >> 31))
+    salt = 0 if member is None else member
+    if member is None:
+        keys = [hash32(w & mask32) for w in words[:count]]
+        swap = bool(hash32(words[count] & mask32) & 1)
+    else:
+        keys = [hash32(salt ^ (w & mask32)) for w in words[:count]]
+        swap = bool(hash32(salt ^ (words[most] & mask32)) & 1)
+    swap = swap and n >= 2
+    a = math.isqrt(max(n - 1, 0)) + 1
+    b = max(1, -(-n // a))
+    x = position
+    while True:
+        if swap and x < 2:
+            x ^= 1
+        high, low = divmod(x, a)
+        for number, k in enumerate(keys):
+            if number % 2 == 0:
+                low = (low + (hash32(high ^ k) & (2**30 - 1))) % a
+            else:
+                high = (high + (hash32(low ^ k) & (2**30 - 1))) % b
+        x = high * a + low
+        if x < n:
+            return x
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 256, 257, 1000, 65_537, 10**9 + 7, 2**40 + 3, 2**60])
+def test_matches_the_plain_python_definition(n: int) -> None:
+    """Pins the law (an epoch changes only with a version note) and the int32 arithmetic."""
+    gen = torch.Generator().manual_seed(n % 2**32)
+    positions = torch.randint(n, (37,), generator=gen) if n > 37 else torch.arange(n)
+    for key in (0, 12_345, -1, derive_seed(n, 3)):
+        expected = [reference(n, key, p) for p in positions.tolist()]
+        assert Permutation(n, key)(positions).tolist() == expected
+    sizes = [n, 5, max(n // 3, 1)]
+    perms = Permutations(sizes, key=99)
+    members = torch.tensor([0, 1, 2] * 5)
+    places = torch.tensor(
+        [p % sizes[m] for p, m in zip(range(0, 15 * 7919, 7919), members, strict=True)]
+    )
+    expected = [
+        reference(sizes[m], 99, p, member=m, family=24)
+        for m, p in zip(members.tolist(), places.tolist(), strict=True)
+    ]
+    assert perms(members, places).tolist() == expected
+
+
+def test_round_hash_matches_its_definition_on_all_bit_patterns() -> None:
+    """The uint32 round hash (wrapping products) equals the 32-bit definition on any value."""
+    import numpy as np
+
+    from samplekit.permutation import _hash32, _hash_uint32
+
+    gen = np.random.default_rng(7)
+    values = np.concatenate(
+        [
+            gen.integers(0, 2**32, 10_007, dtype=np.uint64),  # not a multiple of a vector
+            np.array([0, 1, 2**31 - 1, 2**31, 2**32 - 1, 0xFFFF, 0x10000], dtype=np.uint64),
+        ]
+    )
+    hashed = _hash_uint32(values.astype(np.uint32))
+    assert hashed.dtype == np.uint32
+    assert hashed.tolist() == [_hash32(int(v)) for v in values]
