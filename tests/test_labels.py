@@ -249,3 +249,55 @@ def test_complement_reads_the_indices_outside_a_set_by_rank(mask: list[bool], se
     if len(complement):
         ranks = torch.randint(len(complement), (7,), generator=torch.Generator().manual_seed(seed))
         assert torch.equal(complement.at(ranks), outside[ranks])  # a few, in any order
+
+
+@given(
+    st.lists(st.integers(0, 3), min_size=1, max_size=400),
+    st.integers(0, 2**32 - 1),
+    st.booleans(),
+)
+def test_members_read_a_class_by_rank_as_grouped_does(
+    values: list[int], seed: int, mostly_one: bool
+) -> None:
+    """`ClassIndex.members` equals ``grouped[offsets[k] + r]``, with or without a large class."""
+    if mostly_one:  # one class holds at least half: it is read as a Complement of the others
+        values = values + [2] * (len(values) + 1)
+    labels = torch.tensor(values, dtype=torch.uint8)
+    reference = ClassIndex(labels)
+    half = 2 * max(reference.counts.tolist()) >= len(values)
+    gen = torch.Generator().manual_seed(seed)
+    klass = torch.randint(len(reference), (50,), generator=gen)
+    ranks = (torch.rand(50, generator=gen, dtype=torch.float64) * reference.counts[klass]).long()
+    expected = reference.grouped[reference.offsets[klass] + ranks].to(torch.int64)
+    for listed in (labels_module.LISTED_BYTES, 0):  # the default lists these; 0 never does
+        saved, labels_module.LISTED_BYTES = labels_module.LISTED_BYTES, listed
+        try:
+            index = ClassIndex(labels)
+            compact = index.prepare() is not None
+            assert compact == (listed == 0 and half)
+            assert torch.equal(index.members(klass, ranks), expected)
+            assert ("grouped" in index.__dict__) != compact  # the large class is never listed
+        finally:
+            labels_module.LISTED_BYTES = saved
+
+
+@pytest.mark.parametrize(
+    ("strategy", "options"),
+    [("stratified", {}), ("class_weighted", {}), ("class_weighted", {"replacement": False})],
+)
+def test_reading_the_large_class_by_rank_leaves_the_batches_alone(
+    strategy: str, options: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    labels = ((torch.arange(3000) * 7919) % 10 < 2).to(torch.uint8)  # 80 % class 0
+    labels[::7] = 2
+
+    def epochs() -> list[list[list[int]]]:
+        sampler = EpochBatchSampler(labels, strategy, batch_size=32, seed=3, **options)
+        assert (sampler.strategy.class_index.prepare() is not None) == (listed == 0)
+        return [list(sampler.epoch_batches(epoch)) for epoch in range(2)]
+
+    listed = labels_module.LISTED_BYTES
+    listed_epochs = epochs()
+    monkeypatch.setattr(labels_module, "LISTED_BYTES", 0)
+    listed = 0
+    assert epochs() == listed_epochs

@@ -128,8 +128,13 @@ class NegativeSubsampling(samplekit.RandomAccessStrategy):
             index_dtype(total),
             lambda: Complement.gaps(where(labels, options.negative_label, equal=False), total),
         )
+        starts = shared(
+            f"gap-starts-not{options.negative_label}",
+            index_dtype(total),
+            lambda: Complement.starts(gaps, total),
+        )
         # The positives and the negatives, both read by rank from the positives' gaps.
-        self._negatives = Complement.from_gaps(gaps, total)
+        self._negatives = Complement.from_gaps(gaps, total, starts)
         n_neg = len(self._negatives)
         n_pos = total - n_neg
         if n_neg == 0:
@@ -184,12 +189,13 @@ class NegativeSubsampling(samplekit.RandomAccessStrategy):
         """Every positive and ``k`` negatives, shuffled together, read at ``positions``."""
         n_neg, k = len(self._negatives), self.k
         n_pos = int(self.labels.numel()) - n_neg
-        slots = Permutation(n_pos + k, ctx.key(self.name, "slots"))(positions)
+        slots = Permutation(n_pos + k, ctx.key(self.name, "slots"))(positions).view(-1)
         out = torch.empty_like(slots)
-        positive = slots < n_pos
-        out[positive] = self._negatives.members(slots[positive])
-        negative = ~positive
-        chosen = slots[negative] - n_pos  # the j-th of the k negatives of the epoch
+        # Split by index lists (index_select and index_copy_ beat boolean masks several times).
+        positive = torch.nonzero(slots < n_pos).view(-1)
+        negative = torch.nonzero(slots >= n_pos).view(-1)
+        out.index_copy_(0, positive, self._negatives.members(slots.index_select(0, positive)))
+        chosen = slots.index_select(0, negative) - n_pos  # the j-th of the k negatives
         if self.options.cycle:  # the cycle's permutation, k at a time, topped up from its start
             cycle, step = divmod(ctx.epoch, self.epochs_per_cycle)
             chosen += step * k
@@ -197,8 +203,8 @@ class NegativeSubsampling(samplekit.RandomAccessStrategy):
             key = derive_seed(ctx.seed, "negative_subsampling.cycle", cycle)
         else:
             key = ctx.key(self.name, "negatives")
-        out[negative] = self._negatives.at(Permutation(n_neg, key)(chosen))
-        return out
+        out.index_copy_(0, negative, self._negatives.at(Permutation(n_neg, key)(chosen)))
+        return out.view(positions.shape)
 
 
 @hookimpl
