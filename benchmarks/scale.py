@@ -26,7 +26,8 @@ default ``fixed`` batcher, it measures:
    whole epoch). Resident memory is the process's own (``RssAnon`` + ``RssShmem``), without the
    libraries' file pages, which the kernel drops and reloads as other processes need memory.
    Then the per-node data (``strategy.class_index.grouped``, int32 per sample, when the
-   strategy built it, plus the gaps between ``negative_subsampling``'s positives), which
+   strategy built it, or the listing of every class but the largest and the gaps and bucket
+   table that read the largest by rank; ``negative_subsampling``'s gaps and table), which
    ``torch.distributed`` ranks share once per node (``samplekit.nodecache``; in this single
    process it is private), and the per-rank memory beyond it: the iteration peak less the
    per-node bytes. The labels are created before the baseline (they are the user's) and
@@ -264,19 +265,26 @@ def _build(
 def per_node_bytes(sampler: EpochBatchSampler) -> int:
     """Bytes of the data ranks share once per node: the per-class index and the positives.
 
-    Looks at what the strategy built; never builds it (``class_index`` is a cached property).
+    Looks at what the strategy built; never builds it (``class_index`` is a cached property):
+    ``grouped``; or, when one class holds half the samples, the other samples by class and the
+    gaps and bucket table that read the large class by rank; ``negative_subsampling``'s gaps
+    and bucket table. A tensor reached twice is counted once.
     """
     strategy = sampler.strategy
-    total = 0
+    tensors: dict[int, torch.Tensor] = {}
+    complements = [strategy.__dict__.get("_negatives")]
     index = strategy.__dict__.get("class_index")
     if index is not None and "grouped" in index.__dict__:
-        grouped = index.__dict__["grouped"]
-        total += grouped.numel() * grouped.element_size()
-    complement = strategy.__dict__.get("_negatives")  # negative_subsampling: the positives' gaps
-    if complement is not None:
-        gaps = complement._gaps
-        total += gaps.numel() * gaps.element_size()
-    return total
+        tensors[index.__dict__["grouped"].data_ptr()] = index.__dict__["grouped"]
+    if index is not None and index._reader is not None:
+        _, complement, rest, _ = index._reader
+        complements.append(complement)
+        tensors[rest.data_ptr()] = rest
+    for complement in complements:
+        if complement is not None:
+            for tensor in (complement._gaps, complement._starts):
+                tensors[tensor.data_ptr()] = tensor
+    return sum(t.numel() * t.element_size() for t in tensors.values())
 
 
 def _close(batches: Iterator[list[int]]) -> None:

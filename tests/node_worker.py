@@ -1,7 +1,10 @@
 """Gloo processes that build samplers sharing per-node data, launched by test_nodecache.py.
 
 ``python node_worker.py WORLD OUT_DIR`` builds a ``stratified`` and a ``negative_subsampling``
-sampler on every rank (with ``SAMPLEKIT_NODE_CACHE`` as the test sets it) and writes
+sampler (whose labels are 70 % class 0: both read class 0 from the same gaps, as the per-class
+index does beyond ``LISTED_BYTES``, set to 0 here) and a
+``class_weighted`` sampler on balanced labels (its per-class index lists every sample) on every
+rank (with ``SAMPLEKIT_NODE_CACHE`` as the test sets it) and writes
 ``rank<r>.json``: the batches of epoch 0, the per-node files this process maps (from
 ``/proc/self/maps``), the warnings raised and what the cache directory holds afterwards.
 """
@@ -21,12 +24,17 @@ import torch.distributed as dist
 from torch.multiprocessing.spawn import spawn
 
 from samplekit import EpochBatchSampler
+from samplekit import labels as labels_module
 
 N = 5000
 
 
 def labels() -> torch.Tensor:
     return ((torch.arange(N) * 7919) % 10 < 3).to(torch.int64)  # 30 % positives, fixed
+
+
+def balanced() -> torch.Tensor:
+    return (torch.arange(N) * 7919) % 3  # three classes of a third each
 
 
 def mapped() -> list[str]:
@@ -37,6 +45,7 @@ def mapped() -> list[str]:
 
 
 def run(rank: int, world: int, port: int, out: str) -> None:
+    labels_module.LISTED_BYTES = 0  # read class 0 from the gaps, as beyond 1 GiB of index
     dist.init_process_group(
         "gloo",
         init_method=f"tcp://127.0.0.1:{port}",
@@ -49,6 +58,7 @@ def run(rank: int, world: int, port: int, out: str) -> None:
         samplers = [
             EpochBatchSampler(labels(), "stratified", batch_size=16),
             EpochBatchSampler(labels(), "negative_subsampling", batch_size=16, neg_ratio=0.5),
+            EpochBatchSampler(balanced(), "class_weighted", batch_size=16),
         ]
     cache = os.environ.get("SAMPLEKIT_NODE_CACHE", "")
     record = {

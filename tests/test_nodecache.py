@@ -41,7 +41,7 @@ def run_worker(world: int, out: Path, cache: str) -> list[dict[str, Any]]:
 
 def single_process_batches() -> list[list[list[int]]]:
     sys.path.insert(0, str(WORKER.parent))
-    from node_worker import labels
+    from node_worker import balanced, labels
 
     return [
         list(EpochBatchSampler(labels(), "stratified", batch_size=16, world_size=1, rank=0)),
@@ -50,6 +50,7 @@ def single_process_batches() -> list[list[list[int]]]:
                 labels(), "negative_subsampling", batch_size=16, neg_ratio=0.5, world_size=1, rank=0
             )
         ),
+        list(EpochBatchSampler(balanced(), "class_weighted", batch_size=16, world_size=1, rank=0)),
     ]
 
 
@@ -68,11 +69,18 @@ def test_ranks_of_a_node_map_one_copy(tmp_path: Path) -> None:
     for record in records:
         assert record["warnings"] == []
         names = {Path(line.replace(" (deleted)", "")).name for line in record["mapped"]}
-        assert any(name.endswith("-grouped.bin") for name in names), record["mapped"]
-        assert any(name.endswith("-gaps-not0.bin") for name in names), record["mapped"]
+        # One file per kind: stratified and negative_subsampling read class 0 from the same
+        # gaps; class_weighted's balanced labels are listed by class.
+        kinds = sorted(name.split("-", 2)[2] for name in names)
+        assert kinds == [
+            "gap-starts-not0.bin",
+            "gaps-not0.bin",
+            "grouped.bin",
+            "rest-not0.bin",
+        ], record["mapped"]
     assert list(cache.iterdir()) == []  # the writer deleted its files once every rank had built
     single = single_process_batches()
-    for which in range(2):
+    for which in range(3):
         global_batches = single[which]
         got = dealt(records, which)
         assert got[: len(global_batches)] == global_batches

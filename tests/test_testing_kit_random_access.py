@@ -137,7 +137,7 @@ def test_catches_sample_at_that_drops_repeated_positions() -> None:
         name = "unique_at"
 
         def sample_at(self, ctx: EpochContext, positions: torch.Tensor) -> torch.Tensor:
-            return super().sample_at(ctx, torch.unique(positions, sorted=False))
+            return super().sample_at(ctx, torch.unique_consecutive(positions))
 
     error = expect_broken(Unique, "epoch_length")
     assert "sample_at returned" in str(error)

@@ -142,7 +142,7 @@ class ClassWeighted(samplekit.RandomAccessStrategy):
         #: last class of non-zero weight on, and a zero-weight class repeats its predecessor's
         #: value, so ``searchsorted`` of a uniform draw in [0, 1) never lands on one.
         self.class_cdf = cumulative / cumulative[-1]
-        _ = index.grouped  # built now: construction, not the first epoch, pays
+        index.prepare()  # built now: construction, not the first epoch, pays
         self.num_samples = options.num_samples or int(labels.numel())
         #: Positions (in ``class_index.classes``) and counts of the classes of non-zero weight.
         self.drawn_classes = torch.nonzero(drawn).flatten()
@@ -174,18 +174,27 @@ class ClassWeighted(samplekit.RandomAccessStrategy):
         if not self.options.replacement:  # every drawable sample, in a keyed order
             return self._grouped_at(Permutation(self.drawable, ctx.key(self.name))(positions))
         index = self.class_index
-        counts, starts = index.counts, index.offsets[:-1]
+        counts = index.counts
+        positions = positions.to(torch.int64).reshape(-1)
         block, offset = positions // _DRAWS, positions % _DRAWS
-        blocks, which = torch.unique(block, return_inverse=True)
+        first = int(block.min()) if positions.numel() else 0
+        last = int(block.max()) if positions.numel() else -1
+        if last - first < 2 * positions.numel() // _DRAWS + 2:  # a run of blocks: all of them
+            blocks, row = torch.arange(first, last + 1), block - first
+        else:
+            blocks, row = torch.unique(block, return_inverse=True)
         draws = torch.empty(blocks.numel(), 2, _DRAWS, dtype=torch.float64)
-        for row, number in enumerate(blocks.tolist()):
+        for number, out in zip(blocks.tolist(), draws, strict=True):
             gen = generator(ctx.seed, ctx.epoch, self.name, number)
-            torch.rand(2, _DRAWS, generator=gen, dtype=torch.float64, out=draws[row])
-        klass = torch.searchsorted(self.class_cdf, draws[which, 0, offset], right=True)
+            torch.rand(2, _DRAWS, generator=gen, dtype=torch.float64, out=out)
+        cell = row * (2 * _DRAWS) + offset  # draws[row, 0, offset] in the flat draws
+        flat = draws.view(-1)
+        klass = torch.searchsorted(self.class_cdf, flat.index_select(0, cell), right=True)
         # A uniform position inside the class: 53 random bits scaled to its count.
-        where = draws[which, 1, offset].mul_(counts[klass])
-        position = torch.minimum(where.long(), counts[klass] - 1)
-        return index.grouped[starts[klass] + position].to(torch.int64)
+        size = counts.index_select(0, klass)
+        where = flat.index_select(0, cell + _DRAWS).mul_(size)
+        position = torch.minimum(where.long(), size - 1)
+        return index.members(klass, position)
 
     def _without_replacement(self, gen: torch.Generator) -> torch.Tensor:
         k = self.num_samples
@@ -205,14 +214,12 @@ class ClassWeighted(samplekit.RandomAccessStrategy):
 
     def _grouped_at(self, positions: torch.Tensor) -> torch.Tensor:
         """The samples at ``positions`` among those of non-zero weight, in ``grouped`` order."""
-        index = self.class_index
-        if self.drawable == self.labels.numel():
-            return index.grouped[positions]
-        # Position p in the j-th drawable class's run is grouped[start_j + p - drawn_start_j].
+        # Position p in the j-th drawable class's run is that class's sample p - drawn_start_j.
+        positions = positions.to(torch.int64)
         drawn_starts = torch.cumsum(self.drawn_counts, 0) - self.drawn_counts
-        shift = index.offsets[self.drawn_classes] - drawn_starts
-        run = torch.searchsorted(drawn_starts, positions.to(torch.int64), right=True) - 1
-        return index.grouped[positions + shift[run]]
+        run = torch.searchsorted(drawn_starts, positions, right=True) - 1
+        klass = self.drawn_classes.index_select(0, run)
+        return self.class_index.members(klass, positions - drawn_starts.index_select(0, run))
 
 
 # Positions per generator with replacement: a batch draws at most a few such blocks.

@@ -60,7 +60,7 @@ class Stratified(samplekit.RandomAccessStrategy):
 
     def __init__(self, labels: torch.Tensor, options: Stratified.Options) -> None:
         super().__init__(labels, options)
-        _ = self.class_index.grouped  # built now: construction, not the first epoch, pays
+        self.class_index.prepare()  # built now: construction, not the first epoch, pays
         self._layouts: tuple[tuple[int, int, int], _Layout] | None = None
 
     def epoch_length(self, epoch: int) -> int:
@@ -116,8 +116,7 @@ class Stratified(samplekit.RandomAccessStrategy):
             last = torch.nonzero(batch >= plan.full).flatten()
             klass[full], place[full] = plan.in_full(batch[full], column[full])
             klass[last], place[last] = plan.in_last(column[last])
-        shuffled = plan.pools(klass, place)
-        return index.grouped[index.offsets[klass] + shuffled].to(torch.int64)
+        return index.members(klass, plan.pools(klass, place))
 
     def _layout(self, ctx: EpochContext) -> _Layout:
         """The epoch's O(classes) layout, kept for the last (seed, epoch, batch size) asked."""
@@ -169,10 +168,11 @@ class _Layout:
         """The class and place (in its class's shuffle) of slots of full batches."""
         # Per batch once: its layout and its place in the dealing of extras.
         batches, which = torch.unique_consecutive(batch, return_inverse=True)
-        layout = self.layout(_layout_of(batches, self.key)[which], column)
+        layout = self.layout(_layout_of(batches, self.key).index_select(0, which), column)
         share = torch.clamp(layout, max=max(self.base - 1, 0))
-        klass = self.share_class[share] if self.base else torch.zeros_like(layout)
-        place = batch * self.floor[klass] + share - self.floor_before[klass]
+        klass = self.share_class.index_select(0, share) if self.base else torch.zeros_like(layout)
+        place = batch * self.floor.index_select(0, klass) + share
+        place -= self.floor_before.index_select(0, klass)
         extra = torch.nonzero(layout >= self.base).flatten()
         if extra.numel():  # the spare slots: extra number e * full + (the batch's place)
             dealt = self.batches(batches)[which[extra]]
@@ -195,6 +195,9 @@ class _Layout:
         """Where column ``columns`` of a full batch goes under layout ``layouts``."""
         if not layouts.numel():
             return torch.empty(0, dtype=torch.int64)
+        if layouts.numel() >= _LAYOUTS * self.size and self._keep:  # all of them, as a table
+            table = torch.cat([self._row(layout) for layout in range(_LAYOUTS)])
+            return table.index_select(0, layouts * self.size + columns)
         ids, which = torch.unique(layouts, return_inverse=True)
         rows = torch.stack([self._row(int(layout)) for layout in ids.tolist()])
         return rows[which, columns]
