@@ -62,6 +62,9 @@ def rounds(n: int) -> int:
     return int(_rounds(torch.tensor([n]))[0])
 
 
+_ROUND_COUNTS = (24, 12, 6)  # every value `_rounds` takes
+
+
 def _rounds(sizes: torch.Tensor) -> torch.Tensor:
     """`rounds` of each of ``sizes`` (int64)."""
     return torch.where(sizes <= 1 << 8, 24, torch.where(sizes <= 1 << 16, 12, 6))
@@ -190,7 +193,8 @@ class Permutations:
             groups: list[tuple[int, np.ndarray | None]] = [(self._one_count, None)]
         else:
             count = self._rounds[member_np]
-            groups = [(int(value), np.flatnonzero(count == value)) for value in np.unique(count)]
+            found = (np.flatnonzero(count == value) for value in _ROUND_COUNTS)
+            groups = [(v, same) for v, same in zip(_ROUND_COUNTS, found, strict=True) if same.size]
         for value, same in groups:  # members of one round count together
             total = flat_np.size if same is None else same.size
             for start in range(0, total, _STEP):
