@@ -378,7 +378,17 @@ class Complement:
         return self.total - int(self._gaps.numel())
 
     def at(self, ranks: torch.Tensor) -> torch.Tensor:
-        """The indices of rank ``ranks`` (0-based, below ``len(self)``) outside the set (int64)."""
+        """The indices of rank ``ranks`` (0-based, below ``len(self)``) outside the set (int64).
+
+        Raises:
+            ValueError: for a rank outside ``[0, len(self))``.
+        """
+        if ranks.numel() and (int(ranks.min()) < 0 or int(ranks.max()) >= len(self)):
+            msg = (
+                f"ranks must be in [0, {len(self)}), but got {int(ranks.min())} to "
+                f"{int(ranks.max())}"
+            )
+            raise ValueError(msg)
         size = int(self._gaps.numel())
         if not size or not ranks.numel():
             return ranks.to(torch.int64, copy=True)
@@ -462,8 +472,23 @@ class ClassIndex:
             >>> index = ClassIndex(torch.tensor([1, 0, 0, 2, 0, 0]))
             >>> index.members(torch.tensor([0, 0, 1, 2]), torch.tensor([0, 3, 0, 0])).tolist()
             [1, 5, 0, 3]
+
+        Raises:
+            ValueError: for a class outside ``[0, len(self))`` or a rank outside its class.
         """
-        klass, ranks = klass.to(torch.int64), ranks.to(torch.int64)
+        klass, ranks = klass.to(torch.int64).reshape(-1), ranks.to(torch.int64).reshape(-1)
+        if klass.shape != ranks.shape:
+            msg = (
+                f"klass and ranks must have one length, but got {klass.numel()} and {ranks.numel()}"
+            )
+            raise ValueError(msg)
+        if klass.numel():
+            if int(klass.min()) < 0 or int(klass.max()) >= len(self):
+                msg = f"klass must be in [0, {len(self)}) (positions in classes)"
+                raise ValueError(msg)
+            if int(ranks.min()) < 0 or bool((ranks >= self.counts.index_select(0, klass)).any()):
+                msg = "ranks must be in [0, counts[klass]) for each class"
+                raise ValueError(msg)
         reader = self.prepare()
         if reader is None:
             where = self.offsets.index_select(0, klass) + ranks

@@ -301,3 +301,21 @@ def test_reading_the_large_class_by_rank_leaves_the_batches_alone(
     monkeypatch.setattr(labels_module, "LISTED_BYTES", 0)
     listed = 0
     assert epochs() == listed_epochs
+
+
+def test_members_and_complement_refuse_ranks_out_of_range() -> None:
+    index = ClassIndex(torch.tensor([1, 0, 0, 2, 0, 0]))
+    with pytest.raises(ValueError, match="klass must be in"):
+        index.members(torch.tensor([3]), torch.tensor([0]))
+    with pytest.raises(ValueError, match="ranks must be in"):
+        index.members(torch.tensor([1]), torch.tensor([1]))  # class 1 has one sample
+    with pytest.raises(ValueError, match="ranks must be in"):
+        index.members(torch.tensor([0]), torch.tensor([-1]))
+    with pytest.raises(ValueError, match="one length"):
+        index.members(torch.tensor([0, 0]), torch.tensor([0]))
+    assert index.members(torch.tensor([], dtype=torch.long), torch.tensor([])).numel() == 0
+    complement = Complement(torch.tensor([1, 2, 5]), total=7)
+    with pytest.raises(ValueError, match=r"ranks must be in \[0, 4\)"):
+        complement.at(torch.tensor([4]))
+    with pytest.raises(ValueError, match="ranks must be in"):
+        complement.at(torch.tensor([-1, 0]))
