@@ -507,11 +507,10 @@ class ClassIndex:
         """Build what `members` reads (once; shared per node), or None when it reads `grouped`.
 
         Returns:
-            None when `grouped` is small enough or no class holds half the samples (then
-            `grouped` is built); otherwise the
-            largest class's position, the `Complement` of its samples' complement (every other
-            sample, ascending), the other samples grouped by class, and each class's start in
-            them.
+            None when `grouped` takes at most `LISTED_BYTES` or no class holds half the samples
+            (then `grouped` is built); otherwise the largest class's position, a `Complement`
+            that reads that class by rank from the other samples, the other samples grouped by
+            class, and each class's start in them.
         """
         if self._prepared:
             return self._reader
@@ -537,13 +536,13 @@ class ClassIndex:
         complement = Complement.from_gaps(gaps, total, starts)
 
         def build_rest() -> torch.Tensor:
-            listed = others[0] if others else complement.members(torch.arange(gaps.numel()))
-            listed = listed.to(dtype)
-            of = self.labels.index_select(0, listed.to(torch.int64))
+            samples = others[0] if others else complement.members(torch.arange(gaps.numel()))
+            samples = samples.to(dtype)  # every sample not of the largest class, ascending
+            of = self.labels.index_select(0, samples.to(torch.int64))
             if len(self) <= _MASK_CLASSES:
-                parts = [listed[of == c] for c in self.classes.tolist() if c != value]
-                return torch.cat(parts) if parts else listed[:0]
-            return listed[torch.argsort(of, stable=True)]
+                parts = [samples[of == c] for c in self.classes.tolist() if c != value]
+                return torch.cat(parts) if parts else samples[:0]
+            return samples[torch.argsort(of, stable=True)]
 
         rest = shared(f"rest-not{value}", dtype, build_rest)
         others.clear()
