@@ -26,6 +26,7 @@ from samplekit.nodecache import shared
 from samplekit.rng import index_dtype
 
 __all__ = [
+    "LISTED_BYTES",
     "ClassIndex",
     "Complement",
     "as_label_tensor",
