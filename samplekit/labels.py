@@ -369,6 +369,23 @@ class Complement:
         complement._starts = cls.starts(gaps, total) if starts is None else starts
         return complement
 
+    @classmethod
+    def of_label(cls, labels: torch.Tensor, value: int) -> Complement:
+        """The samples labelled ``value``, read by rank as the complement of all the others.
+
+        Holds the others' gaps and their bucket table, built once per node (see
+        `samplekit.nodecache`): ``negative_subsampling`` reads its negatives so, and
+        `ClassIndex.members` a class of half the samples or more.
+        """
+        total, dtype = int(labels.numel()), index_dtype(int(labels.numel()))
+
+        def build() -> torch.Tensor:
+            return cls.gaps(where(labels, value, equal=False), total)
+
+        gaps = shared(f"gaps-not{value}", dtype, build)
+        starts = shared(f"gap-starts-not{value}", dtype, lambda: cls.starts(gaps, total))
+        return cls.from_gaps(gaps, total, starts)
+
     def members(self, ranks: torch.Tensor) -> torch.Tensor:
         """The members (of the set, not the complement) of rank ``ranks`` (int64)."""
         return (
@@ -525,20 +542,11 @@ class ClassIndex:
             return None
         value = int(self.classes[largest])
         dtype = index_dtype(total)
-        others: list[torch.Tensor] = []  # kept for `rest` if this rank builds it too
-
-        def build_gaps() -> torch.Tensor:
-            others.append(where(self.labels, value, equal=False))
-            return Complement.gaps(others[0], total)
-
-        # The same per-node data as negative_subsampling's with negative_label=value.
-        gaps = shared(f"gaps-not{value}", dtype, build_gaps)
-        starts = shared(f"gap-starts-not{value}", dtype, lambda: Complement.starts(gaps, total))
-        complement = Complement.from_gaps(gaps, total, starts)
+        complement = Complement.of_label(self.labels, value)
 
         def build_rest() -> torch.Tensor:
-            samples = others[0] if others else complement.members(torch.arange(gaps.numel()))
-            samples = samples.to(dtype)  # every sample not of the largest class, ascending
+            count = total - len(complement)
+            samples = complement.members(torch.arange(count)).to(dtype)  # the others, ascending
             of = self.labels.index_select(0, samples.to(torch.int64))
             if len(self) <= _MASK_CLASSES:
                 parts = [samples[of == c] for c in self.classes.tolist() if c != value]
@@ -546,7 +554,6 @@ class ClassIndex:
             return samples[torch.argsort(of, stable=True)]
 
         rest = shared(f"rest-not{value}", dtype, build_rest)
-        others.clear()
         before = torch.where(torch.arange(len(self)) > largest, self.counts[largest], 0)
         rest_offsets = self.offsets[:-1] - before
         self._reader = (largest, complement, rest, rest_offsets)

@@ -13,7 +13,6 @@ import samplekit
 from samplekit.errors import ConfigError, LabelsError
 from samplekit.hookspecs import Register, hookimpl
 from samplekit.labels import Complement, where
-from samplekit.nodecache import shared
 from samplekit.permutation import Permutation
 from samplekit.rng import derive_seed, index_dtype
 
@@ -123,18 +122,8 @@ class NegativeSubsampling(samplekit.RandomAccessStrategy):
     def __init__(self, labels: torch.Tensor, options: NegativeSubsampling.Options) -> None:
         super().__init__(labels, options)
         total = int(labels.numel())
-        gaps = shared(  # once per node (see samplekit.nodecache)
-            f"gaps-not{options.negative_label}",
-            index_dtype(total),
-            lambda: Complement.gaps(where(labels, options.negative_label, equal=False), total),
-        )
-        starts = shared(
-            f"gap-starts-not{options.negative_label}",
-            index_dtype(total),
-            lambda: Complement.starts(gaps, total),
-        )
-        # The positives and the negatives, both read by rank from the positives' gaps.
-        self._negatives = Complement.from_gaps(gaps, total, starts)
+        # The negatives, read by rank from the positives' gaps (held once per node).
+        self._negatives = Complement.of_label(labels, options.negative_label)
         n_neg = len(self._negatives)
         n_pos = total - n_neg
         if n_neg == 0:
