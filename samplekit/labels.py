@@ -360,13 +360,10 @@ class Complement:
         return starts
 
     @classmethod
-    def from_gaps(
-        cls, gaps: torch.Tensor, total: int, starts: torch.Tensor | None = None
-    ) -> Complement:
-        """The complement whose `gaps` (and `starts`, when given) these are (shared, not copied)."""
+    def from_gaps(cls, gaps: torch.Tensor, total: int, starts: torch.Tensor) -> Complement:
+        """The complement whose `gaps` and `starts` these are (shared, not copied)."""
         complement = cls.__new__(cls)
-        complement._gaps, complement.total = gaps, total
-        complement._starts = cls.starts(gaps, total) if starts is None else starts
+        complement._gaps, complement.total, complement._starts = gaps, total, starts
         return complement
 
     @classmethod
@@ -533,15 +530,13 @@ class ClassIndex:
         if self._prepared:
             return self._reader
         total = int(self.labels.numel())
-        largest = int(torch.argmax(self.counts)) if len(self) else 0
-        listed = total * torch.empty(0, dtype=index_dtype(total)).element_size()
-        if not len(self) or listed <= LISTED_BYTES or 2 * int(self.counts[largest]) < total:
-            if len(self):
-                _ = self.grouped
+        dtype = index_dtype(total)
+        largest = int(torch.argmax(self.counts))
+        if total * dtype.itemsize <= LISTED_BYTES or 2 * int(self.counts[largest]) < total:
+            _ = self.grouped
             self._prepared = True
             return None
         value = int(self.classes[largest])
-        dtype = index_dtype(total)
         complement = Complement.of_label(self.labels, value)
 
         def build_rest() -> torch.Tensor:

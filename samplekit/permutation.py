@@ -3,7 +3,7 @@
 `Permutation` is a keyed bijection of ``range(n)``: a Feistel network on a grid of
 ``a x b >= n`` cells (``a = ceil(sqrt(n))``), with cycle walking for the cells beyond ``n``.
 Each round adds a keyed 32-bit hash of one half (its low 30 bits) to the other half, modulo
-that half's size; the halves are int32, so a round is a dozen int32 operations.
+that half's size; it runs in numpy on uint32 halves, a dozen array operations a round.
 Any set of positions is mapped independently, so a rank computes its own batches of an epoch of
 10**9 samples in time and memory proportional to those batches, with no O(n) step: the
 key is all the state there is. `Permutations` is a family of them, one per member (say one
@@ -339,7 +339,7 @@ def _encrypt(
             (high, low, moduli[0]) if number % 2 == 0 else (low, high, moduli[1])
         )
         np.bitwise_xor(source, key if isinstance(key, np.ndarray) else np.uint32(key), out=f)
-        _hash_uint32(f, out=f)
+        _hash_uint32(f)
         f &= _MASK30_U32
         target += f
         np.remainder(target, modulus, out=target)
@@ -350,11 +350,8 @@ _MASK30_U32 = np.uint32(_MASK30)
 _MULTIPLIER_U32 = np.uint32(_MULTIPLIER)
 
 
-def _hash_uint32(v: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """`_hash` of uint32 ``v`` (products wrap modulo 2**32), into ``out`` (a new array if None)."""
-    h = v.copy() if out is None else out
-    if out is not None and out is not v:
-        h[...] = v
+def _hash_uint32(h: np.ndarray) -> np.ndarray:
+    """The 32-bit integer hash of uint32 ``h``, in place (products wrap modulo 2**32)."""
     scratch = np.empty_like(h)
     for _ in range(2):
         np.right_shift(h, 16, out=scratch)
@@ -366,20 +363,12 @@ def _hash_uint32(v: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 
 
 def hash32(values: torch.Tensor) -> torch.Tensor:
-    """A 32-bit integer hash of int64 ``values`` below 2**32 (a new tensor).
+    """A 32-bit integer hash of int64 ``values`` below 2**32 (a new int64 tensor).
 
     Examples:
         >>> import torch
         >>> hash32(torch.tensor([0, 1, 2])).tolist() == [_hash32(v) for v in (0, 1, 2)]
         True
     """
-    out = values.to(torch.int64, copy=True)
-    return _hash(out, torch.empty_like(out))
-
-
-def _hash(v: torch.Tensor, scratch: torch.Tensor) -> torch.Tensor:
-    """A 32-bit integer hash of ``v`` (values below 2**32), in place; int64 never overflows."""
-    for _ in range(2):
-        v.bitwise_xor_(torch.bitwise_right_shift(v, 16, out=scratch))
-        v.mul_(_MULTIPLIER).bitwise_and_(_MASK32)
-    return v.bitwise_xor_(torch.bitwise_right_shift(v, 16, out=scratch))
+    hashed = _hash_uint32(values.to(torch.int64).numpy().astype(np.uint32))
+    return torch.from_numpy(hashed.astype(np.int64)).view(values.shape)
