@@ -31,6 +31,7 @@ __all__ = [
     "Complement",
     "as_label_tensor",
     "class_counts",
+    "partition",
     "to_label_tensor",
     "where",
 ]
@@ -303,6 +304,24 @@ def where(labels: torch.Tensor, value: int, *, equal: bool = True) -> torch.Tens
     return torch.cat(parts)
 
 
+def partition(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The positions where 1-D bool ``mask`` is true and where it is false (int64, ascending).
+
+    Numpy's ``flatnonzero``, several times faster than ``torch.nonzero`` on CPU; for splitting
+    a batch of positions between two ways of reading them.
+
+    Examples:
+        >>> import torch
+        >>> partition(torch.tensor([True, False, True]))
+        (tensor([0, 2]), tensor([1]))
+    """
+    flags = mask.numpy()
+    return (
+        torch.from_numpy(np.flatnonzero(flags)),
+        torch.from_numpy(np.flatnonzero(~flags)),
+    )
+
+
 #: Up to this size (bytes), `ClassIndex.grouped` lists every sample by class; beyond it, a
 #: class of at least half the samples is read by rank from the gaps between the others.
 LISTED_BYTES = 1 << 30
@@ -414,12 +433,13 @@ class Complement:
         # (index_select: several times faster than indexing with a tensor.)
         below = self._starts.index_select(0, bucket)
         left = self._starts.index_select(0, bucket + 1) - below
-        for _ in range(int(left.max()).bit_length()):  # binary search on every rank at once
+        # Binary search on every rank at once, branch-free: `torch.where` costs ten additions.
+        for _ in range(int(left.max()).bit_length()):
             half = left >> 1
             probe = (below + half).clamp_(max=size - 1)
-            fits = (gaps.index_select(0, probe) <= ranks) & (left > 0)
-            below = torch.where(fits, probe + 1, below)
-            left = torch.where(fits, left - half - 1, half)
+            fits = ((gaps.index_select(0, probe) <= ranks) & (left > 0)).to(left.dtype)
+            below += fits * (half + 1)
+            left = half + fits * (left - 2 * half - 1)  # left - half - 1 if it fits, else half
         return (ranks + below).to(torch.int64)
 
 
@@ -510,8 +530,7 @@ class ClassIndex:
             return self.grouped.index_select(0, where).to(torch.int64)
         largest, complement, rest, rest_offsets = reader
         out = torch.empty_like(ranks)
-        big = torch.nonzero(klass == largest).view(-1)
-        small = torch.nonzero(klass != largest).view(-1)
+        big, small = partition(klass == largest)
         where = rest_offsets.index_select(0, klass.index_select(0, small))
         where += ranks.index_select(0, small)
         out.index_copy_(0, small, rest.index_select(0, where).to(torch.int64))

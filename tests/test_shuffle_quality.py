@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 import torch
 
-from samplekit.permutation import Permutation, Permutations
+from samplekit.permutation import Permutation, Permutations, rounds
 from samplekit.rng import derive_seed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -308,6 +308,30 @@ def test_matches_the_plain_python_definition(n: int) -> None:
         for m, p in zip(members.tolist(), places.tolist(), strict=True)
     ]
     assert perms(members, places).tolist() == expected
+
+
+@pytest.mark.parametrize("sizes", [[10**6, 300, 7], [5000, 5000], [2**40 + 3, 65_537, 256]])
+def test_a_member_with_many_positions_maps_as_with_few(sizes: list[int]) -> None:
+    """A call where members have thousands of positions (each then mapped as one permutation,
+    with scalar keys) gives what calls of a few positions give, and the plain definition."""
+    from samplekit.permutation import _RUN
+
+    gen = torch.Generator().manual_seed(len(sizes))
+    members = torch.cat([torch.zeros(3 * _RUN, dtype=torch.long), torch.arange(len(sizes))])
+    members = torch.cat([members, torch.randint(len(sizes), (2 * _RUN,), generator=gen)])
+    members = members[torch.randperm(members.numel(), generator=gen)]
+    size = torch.tensor(sizes).index_select(0, members)
+    places = (torch.rand(members.numel(), generator=gen, dtype=torch.float64) * size).long()
+    perms = Permutations(sizes, key=2024)
+    together = perms(members, places)
+    apart = torch.cat(
+        [perms(members[i : i + 100], places[i : i + 100]) for i in range(0, members.numel(), 100)]
+    )
+    assert together.tolist() == apart.tolist()
+    family = max(rounds(size) for size in sizes)
+    for i in range(0, members.numel(), 997):
+        m, p = int(members[i]), int(places[i])
+        assert int(together[i]) == reference(sizes[m], 2024, p, member=m, family=family)
 
 
 def test_round_hash_matches_its_definition_on_all_bit_patterns() -> None:

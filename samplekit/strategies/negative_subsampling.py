@@ -12,7 +12,7 @@ from pydantic import Field, model_validator
 import samplekit
 from samplekit.errors import ConfigError, LabelsError
 from samplekit.hookspecs import Register, hookimpl
-from samplekit.labels import Complement, where
+from samplekit.labels import Complement, partition, where
 from samplekit.permutation import Permutation
 from samplekit.rng import derive_seed, index_dtype
 
@@ -181,8 +181,7 @@ class NegativeSubsampling(samplekit.RandomAccessStrategy):
         slots = Permutation(n_pos + k, ctx.key(self.name, "slots"))(positions).view(-1)
         out = torch.empty_like(slots)
         # Split by index lists (index_select and index_copy_ beat boolean masks several times).
-        positive = torch.nonzero(slots < n_pos).view(-1)
-        negative = torch.nonzero(slots >= n_pos).view(-1)
+        positive, negative = partition(slots < n_pos)
         out.index_copy_(0, positive, self._negatives.members(slots.index_select(0, positive)))
         chosen = slots.index_select(0, negative) - n_pos  # the j-th of the k negatives
         if self.options.cycle:  # the cycle's permutation, k at a time, topped up from its start
