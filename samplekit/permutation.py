@@ -197,9 +197,9 @@ class Permutations:
             # gathers, and numpy divides by a scalar several times faster than by an array.
             counts = np.bincount(member_np, minlength=len(self))
             many = np.flatnonzero(counts >= _RUN)
-            for m in many.tolist():
-                where = np.flatnonzero(member_np == m)
-                out[where] = self._one(m, flat_np[where])
+            for member_id in many.tolist():
+                alone = np.flatnonzero(member_np == member_id)
+                out[alone] = self._one(member_id, flat_np[alone])
             if many.size:
                 rest = np.flatnonzero(counts[member_np] < _RUN)
         if self._one_count is not None and rest is None:  # one round count: no grouping
