@@ -135,3 +135,22 @@ def test_each_sample_visits_every_batch_and_place() -> None:
                 places[i, place] += 1
     assert len(batches) == 40 * 10  # every sample in every batch at some epoch
     assert len(places) == 40 * 4  # and at every place of a batch
+
+
+def test_positions_read_alone_in_blocks_or_all_at_once_agree() -> None:
+    """Random access reads each batch's place in the dealing of extras from blocks of batches,
+    or maps them alone when a call spans more: every way of asking gives one epoch."""
+    from samplekit.rng import generator
+    from samplekit.strategies.stratified import _DEALT
+    from samplekit.strategy import EpochContext
+
+    n, batch_size = 2 * (3 * _DEALT + 5) + 1, 2  # three blocks of full batches and a bit
+    labels = (torch.arange(n) % 3 == 0).to(torch.uint8)
+    strategy = Stratified(labels, Stratified.Options())
+    ctx = EpochContext(epoch=4, seed=1, batch_size=batch_size, generator=generator(1, 4))
+    whole = strategy.sample_at(ctx, torch.arange(n))  # spans every block: mapped alone
+    check_epoch(labels, whole, batch_size)
+    pieces = [strategy.sample_at(ctx, torch.arange(i, min(n, i + 600))) for i in range(0, n, 600)]
+    assert torch.equal(torch.cat(pieces), whole)  # within a block, or across two
+    shuffled = torch.randperm(n, generator=torch.Generator().manual_seed(3))[:5000]
+    assert torch.equal(strategy.sample_at(ctx, shuffled), whole[shuffled])

@@ -154,6 +154,7 @@ class _Layout:
         self.classes = Permutation(count, ctx.key(strategy.name, "classes"))(torch.arange(count))
         self.extra_ends = torch.cumsum(extras[self.classes], 0)
         self.batches = Permutation(self.full, ctx.key(strategy.name, "batches"))
+        self._dealt: dict[int, torch.Tensor] = {}  # blocks of `dealt`, the last two
         # Layout l of a full batch is a permutation of its slots drawn from a generator keyed
         # by (epoch key, l), made when a batch first takes it and kept for small batches.
         self._rows: dict[int, torch.Tensor] = {}
@@ -177,7 +178,7 @@ class _Layout:
         place -= self.floor_before.index_select(0, klass)
         extra, _ = partition(layout >= self.base)
         if extra.numel():  # the spare slots: extra number e * full + (the batch's place)
-            dealt = self.batches(batches)[which[extra]]
+            dealt = self.dealt(batches).index_select(0, which.index_select(0, extra))
             number = (layout[extra] - self.base) * self.full + dealt
             run = torch.searchsorted(self.extra_ends, number, right=True)
             owner = self.classes[run]
@@ -185,6 +186,29 @@ class _Layout:
             before = self.extra_ends[run] - self.extras[owner]
             place[extra] = self.full * self.floor[owner] + number - before
         return klass, place
+
+    def dealt(self, batches: torch.Tensor) -> torch.Tensor:
+        """Each full batch's place in the dealing of extras (a keyed permutation of them).
+
+        Read from blocks of `_DEALT` consecutive batches, each computed once (and the last two
+        kept): a call covers a few hundred batches, and the permutation's fixed cost per call
+        is then paid once per block.
+        """
+        first, last = int(batches.min()) // _DEALT, int(batches.max()) // _DEALT
+        if last - first > 1:  # spread out (a rank's batches of a large world): map them alone
+            return self.batches(batches)
+        blocks = [self._dealt_block(block) for block in range(first, last + 1)]
+        table = blocks[0] if len(blocks) == 1 else torch.cat(blocks)
+        return table.index_select(0, batches - first * _DEALT)
+
+    def _dealt_block(self, block: int) -> torch.Tensor:
+        cached = self._dealt.get(block)
+        if cached is None:
+            start = block * _DEALT
+            cached = self.batches.range(start, min(self.full, start + _DEALT))
+            self._dealt = {block - 1: self._dealt[block - 1]} if block - 1 in self._dealt else {}
+            self._dealt[block] = cached
+        return cached
 
     def in_last(self, column: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The class and place of slots of the last, smaller batch: the places left over."""
@@ -221,6 +245,8 @@ def _layout_of(batches: torch.Tensor, key: int) -> torch.Tensor:
 
 # Distinct keyed layouts of a full batch per epoch.
 _LAYOUTS = 64
+# Batches per block of `_Layout.dealt`.
+_DEALT = 4096
 # Up to this many cells, an epoch's layouts are computed once into a table.
 _TABLE = 1 << 20
 
