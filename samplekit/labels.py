@@ -322,8 +322,9 @@ def partition(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     )
 
 
-#: Up to this size (bytes), `ClassIndex.grouped` lists every sample by class; beyond it, a
-#: class of at least half the samples is read by rank from the gaps between the others.
+#: Up to this size (bytes) of an index of every sample, samples are listed: `ClassIndex.grouped`
+#: lists every sample by class, and `Complement.of_label` lists the samples it reads. Beyond it,
+#: a class of at least half the samples is read by rank from the gaps between the others.
 LISTED_BYTES = 1 << 30
 
 # Labels compared per step in `where`: bounds its int64 temporaries to 8 bytes x this.
@@ -355,7 +356,8 @@ class Complement:
     def __init__(self, members: torch.Tensor, total: int) -> None:
         self._gaps = self.gaps(members, total)
         self.total = total
-        self._starts = self.starts(self._gaps, total)
+        self._starts: torch.Tensor | None = self.starts(self._gaps, total)
+        self._listed: torch.Tensor | None = None
 
     @staticmethod
     def gaps(members: torch.Tensor, total: int) -> torch.Tensor:
@@ -379,19 +381,37 @@ class Complement:
         return starts
 
     @classmethod
-    def from_gaps(cls, gaps: torch.Tensor, total: int, starts: torch.Tensor) -> Complement:
-        """The complement whose `gaps` and `starts` these are (shared, not copied)."""
+    def from_gaps(
+        cls,
+        gaps: torch.Tensor,
+        total: int,
+        *,
+        starts: torch.Tensor | None = None,
+        listed: torch.Tensor | None = None,
+    ) -> Complement:
+        """The complement whose `gaps` these are (shared, not copied), read through ``listed``
+        (its indices, ascending: one read per rank) if given, else through ``starts``.
+
+        Raises:
+            ValueError: if neither ``starts`` nor ``listed`` is given.
+        """
+        if starts is None and listed is None:
+            msg = "give the complement's bucket table (starts) or its indices (listed)"
+            raise ValueError(msg)
         complement = cls.__new__(cls)
-        complement._gaps, complement.total, complement._starts = gaps, total, starts
+        complement._gaps, complement.total = gaps, total
+        complement._starts, complement._listed = starts, listed
         return complement
 
     @classmethod
     def of_label(cls, labels: torch.Tensor, value: int) -> Complement:
         """The samples labelled ``value``, read by rank as the complement of all the others.
 
-        Holds the others' gaps and their bucket table, built once per node (see
-        `samplekit.nodecache`): ``negative_subsampling`` reads its negatives so, and
-        `ClassIndex.members` a class of half the samples or more.
+        Holds the others' gaps, built once per node (see `samplekit.nodecache`), and either
+        the samples labelled ``value`` listed (while an index of every sample takes at most
+        `LISTED_BYTES`: one read per rank) or the gaps' bucket table (beyond: two or three
+        reads per rank, a sixth of the memory). ``negative_subsampling`` reads its negatives
+        so, and `ClassIndex.members` a class of half the samples or more.
         """
         total, dtype = int(labels.numel()), index_dtype(int(labels.numel()))
 
@@ -399,8 +419,11 @@ class Complement:
             return cls.gaps(where(labels, value, equal=False), total)
 
         gaps = shared(f"gaps-not{value}", dtype, build)
+        if total * dtype.itemsize <= LISTED_BYTES:
+            listed = shared(f"samples-of{value}", dtype, lambda: where(labels, value))
+            return cls.from_gaps(gaps, total, listed=listed)
         starts = shared(f"gap-starts-not{value}", dtype, lambda: cls.starts(gaps, total))
-        return cls.from_gaps(gaps, total, starts)
+        return cls.from_gaps(gaps, total, starts=starts)
 
     def members(self, ranks: torch.Tensor) -> torch.Tensor:
         """The members (of the set, not the complement) of rank ``ranks`` (int64)."""
@@ -426,13 +449,18 @@ class Complement:
         size = int(self._gaps.numel())
         if not size or not ranks.numel():
             return ranks.to(torch.int64, copy=True)
+        if self._listed is not None:
+            flat = ranks.to(torch.int64).reshape(-1)
+            return self._listed.index_select(0, flat).to(torch.int64).view(ranks.shape)
         # In the gaps' dtype (int32 below 2**31 samples): half the memory traffic of int64.
         gaps, ranks = self._gaps, ranks.to(self._gaps.dtype)
         bucket = (ranks >> _bucket_shift(size, self.total)).to(torch.int64)
         # Count the gaps <= rank: at least `below`, and at most `left` more, in the bucket.
         # (index_select: several times faster than indexing with a tensor.)
-        below = self._starts.index_select(0, bucket)
-        left = self._starts.index_select(0, bucket + 1) - below
+        starts = self._starts
+        assert starts is not None  # from_gaps takes starts or listed
+        below = starts.index_select(0, bucket)
+        left = starts.index_select(0, bucket + 1) - below
         # Binary search on every rank at once, branch-free: `torch.where` costs ten additions.
         for _ in range(int(left.max()).bit_length()):
             half = left >> 1

@@ -3,10 +3,12 @@
 ``python node_worker.py WORLD OUT_DIR`` builds a ``stratified`` and a ``negative_subsampling``
 sampler (whose labels are 70 % class 0: both read class 0 from the same gaps, as the per-class
 index does beyond ``LISTED_BYTES``, set to 0 here) and a
-``class_weighted`` sampler on balanced labels (its per-class index lists every sample) on every
-rank (with ``SAMPLEKIT_NODE_CACHE`` as the test sets it) and writes
-``rank<r>.json``: the batches of epoch 0, the per-node files this process maps (from
-``/proc/self/maps``), the warnings raised and what the cache directory holds afterwards.
+``class_weighted`` sampler on balanced labels (its per-class index lists every sample), then,
+with ``LISTED_BYTES`` as it was, a ``negative_subsampling`` sampler on the balanced labels (its
+negatives listed, beside the positives' gaps) on every rank (with ``SAMPLEKIT_NODE_CACHE`` as
+the test sets it) and writes ``rank<r>.json``: the batches of epoch 0, the per-node files this
+process maps (from ``/proc/self/maps``), the warnings raised and what the cache directory holds
+afterwards.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from samplekit import EpochBatchSampler
 from samplekit import labels as labels_module
 
 N = 5000
+LISTED_BYTES = labels_module.LISTED_BYTES
 
 
 def labels() -> torch.Tensor:
@@ -60,6 +63,10 @@ def run(rank: int, world: int, port: int, out: str) -> None:
             EpochBatchSampler(labels(), "negative_subsampling", batch_size=16, neg_ratio=0.5),
             EpochBatchSampler(balanced(), "class_weighted", batch_size=16),
         ]
+        labels_module.LISTED_BYTES = LISTED_BYTES  # within it: the negatives are listed
+        samplers.append(
+            EpochBatchSampler(balanced(), "negative_subsampling", batch_size=16, neg_ratio=0.5)
+        )
     cache = os.environ.get("SAMPLEKIT_NODE_CACHE", "")
     record = {
         "batches": [list(sampler) for sampler in samplers],

@@ -319,3 +319,54 @@ def test_members_and_complement_refuse_ranks_out_of_range() -> None:
         complement.at(torch.tensor([4]))
     with pytest.raises(ValueError, match="ranks must be in"):
         complement.at(torch.tensor([-1, 0]))
+
+
+@given(st.lists(st.integers(0, 2), min_size=1, max_size=600), st.integers(0, 2**32 - 1))
+def test_a_label_read_listed_or_from_the_gaps_is_the_same(values: list[int], seed: int) -> None:
+    """`Complement.of_label` lists the samples it reads while an index of every sample fits in
+    `LISTED_BYTES`, and reads them from the bucket table beyond: both give the same samples."""
+    labels = torch.tensor(values, dtype=torch.uint8)
+    expected = torch.nonzero(labels == 0).flatten()
+    others = torch.nonzero(labels != 0).flatten()
+    gen = torch.Generator().manual_seed(seed)
+    for listed in (labels_module.LISTED_BYTES, 0):
+        saved, labels_module.LISTED_BYTES = labels_module.LISTED_BYTES, listed
+        try:
+            complement = Complement.of_label(labels, 0)
+        finally:
+            labels_module.LISTED_BYTES = saved
+        assert (complement._listed is not None) == (listed > 0)
+        assert len(complement) == expected.numel()
+        assert torch.equal(complement.at(torch.arange(len(complement))), expected)
+        assert torch.equal(complement.members(torch.arange(others.numel())), others)
+        if len(complement):
+            ranks = torch.randint(len(complement), (9,), generator=gen)
+            assert torch.equal(complement.at(ranks), expected[ranks])
+        with pytest.raises(ValueError, match="ranks must be in"):
+            complement.at(torch.tensor([len(complement)]))
+
+
+def test_a_complement_needs_its_bucket_table_or_its_list() -> None:
+    gaps = Complement.gaps(torch.tensor([1, 2, 5]), 7)
+    with pytest.raises(ValueError, match="starts"):
+        Complement.from_gaps(gaps, 7)
+    listed = Complement.from_gaps(gaps, 7, listed=torch.tensor([0, 3, 4, 6], dtype=torch.int32))
+    table = Complement.from_gaps(gaps, 7, starts=Complement.starts(gaps, 7))
+    assert listed.at(torch.tensor([3, 0])).tolist() == table.at(torch.tensor([3, 0])).tolist()
+
+
+@pytest.mark.parametrize("options", [{"neg_ratio": 0.3}, {"neg_per_pos": 1.5, "cycle": True}])
+def test_negatives_listed_or_read_from_the_gaps_give_the_same_epochs(
+    options: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    labels = ((torch.arange(3000) * 7919) % 10 < 2).to(torch.uint8)  # 20 % positives
+
+    def epochs() -> list[list[list[int]]]:
+        sampler = EpochBatchSampler(
+            labels, "negative_subsampling", batch_size=32, seed=5, **options
+        )
+        return [list(sampler.epoch_batches(epoch)) for epoch in range(3)]
+
+    listed_epochs = epochs()
+    monkeypatch.setattr(labels_module, "LISTED_BYTES", 0)
+    assert epochs() == listed_epochs

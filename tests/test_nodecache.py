@@ -51,6 +51,16 @@ def single_process_batches() -> list[list[list[int]]]:
             )
         ),
         list(EpochBatchSampler(balanced(), "class_weighted", batch_size=16, world_size=1, rank=0)),
+        list(
+            EpochBatchSampler(
+                balanced(),
+                "negative_subsampling",
+                batch_size=16,
+                neg_ratio=0.5,
+                world_size=1,
+                rank=0,
+            )
+        ),
     ]
 
 
@@ -69,18 +79,21 @@ def test_ranks_of_a_node_map_one_copy(tmp_path: Path) -> None:
     for record in records:
         assert record["warnings"] == []
         names = {Path(line.replace(" (deleted)", "")).name for line in record["mapped"]}
-        # One file per kind: stratified and negative_subsampling read class 0 from the same
-        # gaps; class_weighted's balanced labels are listed by class.
+        # One file per kind and labels: stratified and negative_subsampling read class 0 from
+        # the same gaps; class_weighted's balanced labels are listed by class, and so are the
+        # negatives of the last sampler, beside its positives' gaps.
         kinds = sorted(name.split("-", 2)[2] for name in names)
         assert kinds == [
             "gap-starts-not0.bin",
             "gaps-not0.bin",
+            "gaps-not0.bin",
             "grouped.bin",
             "rest-not0.bin",
+            "samples-of0.bin",
         ], record["mapped"]
     assert list(cache.iterdir()) == []  # the writer deleted its files once every rank had built
     single = single_process_batches()
-    for which in range(3):
+    for which in range(4):
         global_batches = single[which]
         got = dealt(records, which)
         assert got[: len(global_batches)] == global_batches

@@ -41,8 +41,10 @@ class NegativeSubsampling(samplekit.RandomAccessStrategy):
     Random access: the epoch's order is a keyed permutation of ``positives + k`` slots (the
     first are the positives, the rest the chosen negatives), and the chosen negatives are the
     first ``k`` of a keyed permutation of the negatives (of the cycle's, with ``cycle=True``).
-    Only the positives are held (one int32 each below 2**31 samples); the ``j``-th negative is
-    found among the indices between them.
+    The positives are held as the gaps between them (one int32 each below 2**31 samples), and
+    the negatives listed while an index of every sample fits in `samplekit.labels.LISTED_BYTES`
+    (1 GiB); beyond it, the ``j``-th negative is found among the indices between the positives.
+    Both are held once per node.
 
     Examples:
         >>> from samplekit import EpochBatchSampler
@@ -122,7 +124,7 @@ class NegativeSubsampling(samplekit.RandomAccessStrategy):
     def __init__(self, labels: torch.Tensor, options: NegativeSubsampling.Options) -> None:
         super().__init__(labels, options)
         total = int(labels.numel())
-        # The negatives, read by rank from the positives' gaps (held once per node).
+        # The negatives by rank: listed, or read from the positives' gaps (once per node).
         self._negatives = Complement.of_label(labels, options.negative_label)
         n_neg = len(self._negatives)
         n_pos = total - n_neg
