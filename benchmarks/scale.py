@@ -268,7 +268,8 @@ def per_node_bytes(sampler: EpochBatchSampler) -> int:
     Looks at what the strategy built; never builds it (``class_index`` is a cached property):
     ``grouped``; or, when one class holds half the samples, the other samples by class and the
     gaps and bucket table that read the large class by rank; ``negative_subsampling``'s gaps
-    and bucket table. A tensor reached twice is counted once.
+    and its listed negatives (or, beyond ``LISTED_BYTES``, the gaps' bucket table). A tensor
+    reached twice is counted once.
     """
     strategy = sampler.strategy
     tensors: dict[int, torch.Tensor] = {}
@@ -282,8 +283,9 @@ def per_node_bytes(sampler: EpochBatchSampler) -> int:
         tensors[rest.data_ptr()] = rest
     for complement in complements:
         if complement is not None:
-            for tensor in (complement._gaps, complement._starts):
-                tensors[tensor.data_ptr()] = tensor
+            for tensor in (complement._gaps, complement._starts, complement._listed):
+                if tensor is not None:
+                    tensors[tensor.data_ptr()] = tensor
     return sum(t.numel() * t.element_size() for t in tensors.values())
 
 

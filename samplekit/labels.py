@@ -389,8 +389,10 @@ class Complement:
         starts: torch.Tensor | None = None,
         listed: torch.Tensor | None = None,
     ) -> Complement:
-        """The complement whose `gaps` these are (shared, not copied), read through ``listed``
-        (its indices, ascending: one read per rank) if given, else through ``starts``.
+        """The complement whose `gaps` these are (shared, not copied).
+
+        It reads through ``listed`` (its indices, ascending: one read per rank) if given, else
+        through the bucket table ``starts``.
 
         Raises:
             ValueError: if neither ``starts`` nor ``listed`` is given.

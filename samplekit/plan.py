@@ -128,6 +128,8 @@ class RandomAccessPlan:
         assert bounds is not None  # the planner builds this plan only for such a batcher
         starts, stops = bounds
         sizes = stops - starts
+        if starts.numel() and torch.equal(starts[1:], stops[:-1]):  # end to end: one range
+            return torch.arange(int(starts[0]), int(stops[-1]), dtype=torch.int64), sizes.tolist()
         flat = torch.arange(int(sizes.sum()), dtype=torch.int64)
         flat += torch.repeat_interleave(starts - (torch.cumsum(sizes, 0) - sizes), sizes)
         return flat, sizes.tolist()
