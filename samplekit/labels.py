@@ -266,6 +266,8 @@ _BITS = tuple(
 
 
 def _compact(labels: torch.Tensor) -> torch.Tensor:
+    if labels.dtype == _COMPACT[0]:  # the smallest: nothing to read
+        return labels
     low, high = int(labels.min()), int(labels.max())
     for dtype in _COMPACT:
         info = torch.iinfo(dtype)
@@ -302,6 +304,21 @@ def where(labels: torch.Tensor, value: int, *, equal: bool = True) -> torch.Tens
         hits = np.flatnonzero(block == value if equal else block != value)
         parts.append(torch.from_numpy(hits).to(dtype).add_(start))
     return torch.cat(parts)
+
+
+def _split(labels: torch.Tensor, value: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """`where` ``labels == value`` and ``!= value`` in one pass (both ascending, `index_dtype`)."""
+    dtype = index_dtype(labels.numel())
+    info = torch.iinfo(labels.dtype)
+    if not info.min <= value <= info.max:
+        return torch.empty(0, dtype=dtype), torch.arange(labels.numel(), dtype=dtype)
+    equal, other = [torch.empty(0, dtype=dtype)], [torch.empty(0, dtype=dtype)]
+    values = labels.numpy()
+    for start in range(0, labels.numel(), _CACHED_BLOCK):
+        hits = values[start : start + _CACHED_BLOCK] == value
+        equal.append(torch.from_numpy(np.flatnonzero(hits)).to(dtype).add_(start))
+        other.append(torch.from_numpy(np.flatnonzero(~hits)).to(dtype).add_(start))
+    return torch.cat(equal), torch.cat(other)
 
 
 def partition(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -420,10 +437,21 @@ class Complement:
         def build() -> torch.Tensor:
             return cls.gaps(where(labels, value, equal=False), total)
 
-        gaps = shared(f"gaps-not{value}", dtype, build)
         if total * dtype.itemsize <= LISTED_BYTES:
-            listed = shared(f"samples-of{value}", dtype, lambda: where(labels, value))
+            split: dict[str, torch.Tensor] = {}
+
+            def build_both() -> torch.Tensor:  # one pass for both lists
+                split["of"], others = _split(labels, value)
+                return cls.gaps(others, total)
+
+            gaps = shared(f"gaps-not{value}", dtype, build_both)
+            listed = shared(
+                f"samples-of{value}",
+                dtype,
+                lambda: split.pop("of") if "of" in split else where(labels, value),
+            )
             return cls.from_gaps(gaps, total, listed=listed)
+        gaps = shared(f"gaps-not{value}", dtype, build)
         starts = shared(f"gap-starts-not{value}", dtype, lambda: cls.starts(gaps, total))
         return cls.from_gaps(gaps, total, starts=starts)
 

@@ -330,11 +330,12 @@ def test_a_label_read_listed_or_from_the_gaps_is_the_same(values: list[int], see
     others = torch.nonzero(labels != 0).flatten()
     gen = torch.Generator().manual_seed(seed)
     for listed in (labels_module.LISTED_BYTES, 0):
-        saved, labels_module.LISTED_BYTES = labels_module.LISTED_BYTES, listed
+        saved = labels_module.LISTED_BYTES, labels_module._CACHED_BLOCK
+        labels_module.LISTED_BYTES, labels_module._CACHED_BLOCK = listed, 64  # several blocks
         try:
             complement = Complement.of_label(labels, 0)
         finally:
-            labels_module.LISTED_BYTES = saved
+            labels_module.LISTED_BYTES, labels_module._CACHED_BLOCK = saved
         assert (complement._listed is not None) == (listed > 0)
         assert len(complement) == expected.numel()
         assert torch.equal(complement.at(torch.arange(len(complement))), expected)
