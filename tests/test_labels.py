@@ -371,3 +371,28 @@ def test_negatives_listed_or_read_from_the_gaps_give_the_same_epochs(
     listed_epochs = epochs()
     monkeypatch.setattr(labels_module, "LISTED_BYTES", 0)
     assert epochs() == listed_epochs
+
+
+@given(
+    st.sampled_from([torch.uint8, torch.int8, torch.int16, torch.int32]),
+    st.lists(st.integers(-40, 40), min_size=1, max_size=300),
+    st.integers(1, 50),
+)
+def test_class_counts_of_a_few_values_block_by_block_match_unique(
+    dtype: torch.dtype, values: list[int], block: int
+) -> None:
+    """Few values are counted by comparing each block with each value seen so far (new ones
+    appear in later blocks); beyond 16 (8 for 2-byte labels) the count falls back to bincount."""
+    info = torch.iinfo(dtype)
+    labels = torch.tensor([min(max(v, info.min), info.max) for v in values], dtype=dtype)
+    saved, labels_module._CACHED_BLOCK = labels_module._CACHED_BLOCK, block
+    try:
+        classes, counts = labels_module.class_counts(labels)
+        few = labels_module._few_class_counts(labels)
+    finally:
+        labels_module._CACHED_BLOCK = saved
+    want_classes, want_counts = torch.unique(labels.long(), return_counts=True)
+    assert classes.tolist() == want_classes.tolist()
+    assert counts.tolist() == want_counts.tolist()
+    limit = 16 // labels.element_size() if labels.element_size() <= 2 else -1
+    assert (few is not None) == (want_classes.numel() <= limit)
