@@ -353,13 +353,21 @@ def _encrypt(
     below 2**31, and reduces it modulo that half's size.
     """
     a, b, _ = grid
+    # A scalar grid of under 2**32 cells runs wholly in uint32 (int64 operations cost twice).
+    narrow = not isinstance(a, np.ndarray) and not isinstance(b, np.ndarray) and a * b <= _MASK32
+    if narrow:
+        x = x.astype(np.uint32)
     if isinstance(swap, np.ndarray):
         x = x ^ ((x < 2) & swap)
     elif swap:
         x = x ^ (x < 2)
-    high = x // a
-    low = (x - high * a).astype(np.uint32)
-    high = high.astype(np.uint32)
+    if narrow:
+        high = x // np.uint32(a)
+        low = x - high * np.uint32(a)
+    else:
+        high = x // a
+        low = (x - high * a).astype(np.uint32)
+        high = high.astype(np.uint32)
     moduli = [v.astype(np.uint32) if isinstance(v, np.ndarray) else np.uint32(v) for v in (a, b)]
     f = np.empty_like(low)
     for number, key in enumerate(keys):
@@ -376,6 +384,10 @@ def _encrypt(
             np.floor_divide(target, modulus, out=f)
             f *= modulus
             target -= f
+    if narrow:
+        high *= np.uint32(a)
+        high += low
+        return high.astype(np.int64)
     return high.astype(np.int64) * a + low
 
 
