@@ -361,6 +361,8 @@ def _encrypt(
         x = x ^ ((x < 2) & swap)
     elif swap:
         x = x ^ (x < 2)
+    high: np.ndarray
+    low: np.ndarray
     if narrow:
         high = x // np.uint32(a)
         low = x - high * np.uint32(a)
@@ -387,8 +389,10 @@ def _encrypt(
     if narrow:
         high *= np.uint32(a)
         high += low
-        return high.astype(np.int64)
-    return high.astype(np.int64) * a + low
+        joined: np.ndarray = high.astype(np.int64)
+    else:
+        joined = high.astype(np.int64) * a + low
+    return joined
 
 
 _MASK30_U32 = np.uint32(_MASK30)
