@@ -352,7 +352,9 @@ class Complement:
     """The sample indices *not* in a sorted set, read by rank without listing them.
 
     Holds one integer per member of the set (not per index of the complement), its `gaps`, and
-    a bucket table a quarter to half that size, its `starts`. The ``j``-th index outside the set
+    a bucket table a quarter to half that size, its `starts` (or, built by `from_gaps` with
+    ``listed``, the complement's indices themselves, read one per rank). The ``j``-th index
+    outside the set
     is ``j`` plus the number of members whose count of non-members before them is at most
     ``j``: the table narrows that count to the two to four members of ``j``'s bucket on
     average, and a short binary search among them, vectorised over the ranks, finds it (two or
@@ -429,8 +431,9 @@ class Complement:
         Holds the others' gaps, built once per node (see `samplekit.nodecache`), and either
         the samples labelled ``value`` listed (while an index of every sample takes at most
         `LISTED_BYTES`: one read per rank) or the gaps' bucket table (beyond: two or three
-        reads per rank, a sixth of the memory). ``negative_subsampling`` reads its negatives
-        so, and `ClassIndex.members` a class of half the samples or more.
+        reads per rank, and 1 to 2 bytes per other sample in place of 4 per sample read).
+        ``negative_subsampling`` reads its negatives so, and `ClassIndex.members` a class of
+        half the samples or more.
         """
         total, dtype = int(labels.numel()), index_dtype(int(labels.numel()))
 
@@ -444,6 +447,8 @@ class Complement:
                 split["of"], others = _split(labels, value)
                 return cls.gaps(others, total)
 
+            # The rank that builds the gaps builds the list in the same pass; a rank that only
+            # maps the gaps maps the list too, or builds it alone (where) if it claims it first.
             gaps = shared(f"gaps-not{value}", dtype, build_both)
             listed = shared(
                 f"samples-of{value}",

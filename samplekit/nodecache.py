@@ -2,7 +2,8 @@
 
 A strategy's per-class index (`samplekit.labels.ClassIndex.grouped`, 4 bytes per sample, or
 what `samplekit.labels.ClassIndex.members` reads when one class is most of the samples) and
-``negative_subsampling``'s positives are the same on every rank. Under ``torch.distributed``,
+``negative_subsampling``'s positives (and, up to `samplekit.labels.LISTED_BYTES`, its listed
+negatives) are the same on every rank. Under ``torch.distributed``,
 when the sampler checks that ranks agree (``check_sync=True``, every rank builds it), they are
 built through `shared` and held once per node:
 

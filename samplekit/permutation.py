@@ -192,16 +192,25 @@ class Permutations:
         member_np, flat_np = member.numpy(), flat.numpy()
         out = np.empty_like(flat_np)
         rest: np.ndarray | None = None  # the positions left to the vectorised network (None: all)
-        if flat_np.size >= _RUN and len(self) <= flat_np.size:
-            # A member with many positions runs alone, with scalar keys and moduli: no per-element
-            # gathers, and numpy divides by a scalar several times faster than by an array.
-            counts = np.bincount(member_np, minlength=len(self))
-            many = np.flatnonzero(counts >= _RUN)
-            for member_id in many.tolist():
-                alone = np.flatnonzero(member_np == member_id)
-                out[alone] = self._one(member_id, flat_np[alone])
-            if many.size:
-                rest = np.flatnonzero(counts[member_np] < _RUN)
+        if flat_np.size >= _RUN and len(self) <= _STEP:
+            # A member with many positions in a step runs alone, with scalar keys and moduli:
+            # no per-element gathers, and numpy divides by a scalar several times faster than
+            # by an array. At most _STEP / _RUN members of a step do, so it stays O(positions).
+            left, alone_any = [], False
+            for start in range(0, flat_np.size, _STEP):
+                step = member_np[start : start + _STEP]
+                counts = np.bincount(step, minlength=len(self))
+                many = np.flatnonzero(counts >= _RUN)
+                for member_id in many.tolist():
+                    alone = np.flatnonzero(step == member_id) + start
+                    out[alone] = self._one(member_id, flat_np[alone])
+                if many.size:
+                    alone_any = True
+                    left.append(np.flatnonzero(counts[step] < _RUN) + start)
+                else:
+                    left.append(np.arange(start, start + step.size))
+            if alone_any:
+                rest = np.concatenate(left)
         if self._one_count is not None and rest is None:  # one round count: no grouping
             groups: list[tuple[int, np.ndarray | None]] = [(self._one_count, None)]
         else:

@@ -334,6 +334,24 @@ def test_a_member_with_many_positions_maps_as_with_few(sizes: list[int]) -> None
         assert int(together[i]) == reference(sizes[m], 2024, p, member=m, family=family)
 
 
+def test_many_members_with_many_positions_map_as_with_few() -> None:
+    """Steps where a dozen members each have thousands of positions (and members that do in one
+    step but not the next) give what small calls give."""
+    sizes = [7919 + 13 * m for m in range(12)]
+    gen = torch.Generator().manual_seed(12)
+    members = torch.cat(
+        [torch.arange(12).repeat(5000), torch.randint(12, (30_000,), generator=gen)]
+    )
+    members = members[torch.randperm(members.numel(), generator=gen)]
+    size = torch.tensor(sizes).index_select(0, members)
+    places = (torch.rand(members.numel(), generator=gen, dtype=torch.float64) * size).long()
+    perms = Permutations(sizes, key=5)
+    apart = [
+        perms(members[i : i + 500], places[i : i + 500]) for i in range(0, members.numel(), 500)
+    ]
+    assert perms(members, places).tolist() == torch.cat(apart).tolist()
+
+
 def test_round_hash_matches_its_definition_on_all_bit_patterns() -> None:
     """The uint32 round hash (wrapping products) equals the 32-bit definition on any value."""
     import numpy as np

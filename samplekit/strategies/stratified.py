@@ -206,8 +206,11 @@ class _Layout:
         if cached is None:
             start = block * _DEALT
             cached = self.batches.range(start, min(self.full, start + _DEALT))
-            self._dealt = {block - 1: self._dealt[block - 1]} if block - 1 in self._dealt else {}
-            self._dealt[block] = cached
+            kept = self._dealt  # read once: another thread may replace it meanwhile
+            fresh = {block: cached}
+            if block - 1 in kept:
+                fresh[block - 1] = kept[block - 1]
+            self._dealt = fresh  # one assignment: a reader sees the old or the new dict
         return cached
 
     def in_last(self, column: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
