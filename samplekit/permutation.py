@@ -49,6 +49,7 @@ _MASK30 = (1 << 30) - 1  # of a round's hash: a half (below 2**30) plus it stays
 _MULTIPLIER = 0x45D9F3B  # of the 32-bit integer hash the round function applies twice
 # Positions mapped per step: small enough for the temporaries to stay in cache.
 _STEP = 1 << 16
+_POSITIONS = "positions must be in [0, sizes[member]) for each member"
 # Positions of one member, in one call, from which `Permutations` maps them as one permutation.
 _RUN = 4096
 
@@ -179,16 +180,13 @@ class Permutations:
             )
             raise ValueError(msg)
         if member.numel():
-            if int(member.min()) < 0 or int(member.max()) >= len(self):
-                msg = (
-                    f"members must be in [0, {len(self)}), but got {int(member.min())} to "
-                    f"{int(member.max())}"
-                )
+            low, high = (int(v) for v in torch.aminmax(member))
+            if low < 0 or high >= len(self):
+                msg = f"members must be in [0, {len(self)}), but got {low} to {high}"
                 raise ValueError(msg)
-            size = self.sizes.index_select(0, member)
-            if int(flat.min()) < 0 or bool((flat >= size).any()):
-                msg = "positions must be in [0, sizes[member]) for each member"
-                raise ValueError(msg)
+            if int(flat.min()) < 0:
+                raise ValueError(_POSITIONS)
+            # Positions beyond their member's size are refused where each size is at hand.
         member_np, flat_np = member.numpy(), flat.numpy()
         out = np.empty_like(flat_np)
         rest: np.ndarray | None = None  # the positions left to the vectorised network (None: all)
@@ -229,6 +227,8 @@ class Permutations:
                 where = part if same is None else same[part]
                 m, x = member_np[where], flat_np[where]
                 grid = (self._a[m], self._b[m], self._sizes[m])
+                if (x >= grid[2]).any():
+                    raise ValueError(_POSITIONS)
                 keys = [key[m] for key in self._round_keys[:value]]
                 out[where] = _walk(x, grid, keys, self._swap[m])
         return torch.from_numpy(out).view(positions.shape)
@@ -236,6 +236,8 @@ class Permutations:
     def _one(self, m: int, x: np.ndarray) -> np.ndarray:
         """Member ``m`` at positions ``x`` (int64), with its keys and grid as scalars."""
         grid = (int(self._a[m]), int(self._b[m]), int(self._sizes[m]))
+        if x.size and int(x.max()) >= grid[2]:
+            raise ValueError(_POSITIONS)
         keys = [int(key[m]) for key in self._round_keys[: int(self._rounds[m])]]
         out = np.empty_like(x)
         for start in range(0, x.size, _STEP):

@@ -150,3 +150,29 @@ def test_a_regrouping_batcher_plans_the_whole_epoch() -> None:
     )
     assert sampler.strategy.random_access
     assert not sampler.planner.random_access
+
+
+@pytest.mark.parametrize("many", [False, True])
+def test_permutations_refuse_members_and_positions_out_of_range(many: bool) -> None:
+    """Out-of-range input is refused, whether members are mapped together (few positions each)
+    or alone (thousands of positions of one member in a call)."""
+    from samplekit.permutation import _RUN, Permutations
+
+    perms = Permutations([10, 50_000], key=1)
+    count = 2 * _RUN if many else 8
+    members = torch.ones(count, dtype=torch.long)
+    places = torch.arange(count)
+    assert perms(members, places).shape == (count,)
+    with pytest.raises(ValueError, match=r"members must be in \[0, 2\), but got 1 to 2"):
+        perms(torch.cat([members, torch.tensor([2])]), torch.cat([places, torch.tensor([0])]))
+    with pytest.raises(ValueError, match=r"members must be in \[0, 2\), but got -1 to 1"):
+        perms(torch.cat([members, torch.tensor([-1])]), torch.cat([places, torch.tensor([0])]))
+    for bad in (-1, 50_000):
+        with pytest.raises(ValueError, match=r"positions must be in \[0, sizes\[member\]\)"):
+            perms(members, torch.cat([places[:-1], torch.tensor([bad])]))
+    with pytest.raises(ValueError, match=r"positions must be in \[0, sizes\[member\]\)"):
+        perms(torch.zeros(count, dtype=torch.long), places + 5)  # member 0 holds 10
+    with pytest.raises(ValueError, match="one shape"):
+        perms(members, places[:-1])
+    with pytest.raises(ValueError, match=r"integer torch\.Tensor"):
+        perms(members, places.double())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 
 import samplekit
@@ -159,6 +160,8 @@ class _Layout:
         # by (epoch key, l), made when a batch first takes it and kept for small batches.
         self._rows: dict[int, torch.Tensor] = {}
         self._keep = _LAYOUTS * size <= _TABLE
+        self._cell_tables: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None
+        self._cell_tables = None
         leftover = index.counts - self.full * floor - extras
         self.tail_counts, self.tail_first = leftover, self.full * floor + extras
         self.tail_ends = torch.cumsum(leftover, 0)
@@ -171,12 +174,18 @@ class _Layout:
         """The class and place (in its class's shuffle) of slots of full batches."""
         # Per batch once: its layout and its place in the dealing of extras.
         batches, which = torch.unique_consecutive(batch, return_inverse=True)
-        layout = self.layout(_layout_of(batches, self.key).index_select(0, which), column)
-        share = torch.clamp(layout, max=max(self.base - 1, 0))
-        klass = self.share_class.index_select(0, share) if self.base else torch.zeros_like(layout)
-        place = batch * self.floor.index_select(0, klass) + share
-        place -= self.floor_before.index_select(0, klass)
-        extra, _ = partition(layout >= self.base)
+        layouts = _layout_of(batches, self.key).index_select(0, which)
+        if layouts.numel() >= _LAYOUTS * self.size and self._keep:  # read from the cell tables
+            cells = layouts * self.size + column
+            table, cell_class, cell_floor, cell_offset = self._cells()
+            layout = table.index_select(0, cells)
+            klass = cell_class.index_select(0, cells)
+            place = batch * cell_floor.index_select(0, cells) + cell_offset.index_select(0, cells)
+        else:
+            layout = self.layout(layouts, column)
+            klass, place = self._share_places(layout)
+            place += batch * self.floor.index_select(0, klass)
+        extra = torch.from_numpy(np.flatnonzero((layout >= self.base).numpy()))
         if extra.numel():  # the spare slots: extra number e * full + (the batch's place)
             dealt = self.dealt(batches).index_select(0, which.index_select(0, extra))
             number = (layout[extra] - self.base) * self.full + dealt
@@ -225,11 +234,33 @@ class _Layout:
         if not layouts.numel():
             return torch.empty(0, dtype=torch.int64)
         if layouts.numel() >= _LAYOUTS * self.size and self._keep:  # all of them, as a table
-            table = torch.cat([self._row(layout) for layout in range(_LAYOUTS)])
-            return table.index_select(0, layouts * self.size + columns)
+            return self._cells()[0].index_select(0, layouts * self.size + columns)
         ids, which = torch.unique(layouts, return_inverse=True)
         rows = torch.stack([self._row(int(layout)) for layout in ids.tolist()])
         return rows[which, columns]
+
+    def _share_places(self, layout: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The class of slots at ``layout``, and their place in its shuffle in batch 0.
+
+        ``layout`` is a share slot's number (or beyond: an extra slot, whose values are then
+        replaced); in batch ``b`` the place is ``b * floor[class]`` further.
+        """
+        share = torch.clamp(layout, max=max(self.base - 1, 0))
+        klass = self.share_class.index_select(0, share) if self.base else torch.zeros_like(layout)
+        return klass, share - self.floor_before.index_select(0, klass)
+
+    def _cells(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Per cell ``layout * size + column`` of a full batch, for every layout, made once.
+
+        The slot it goes to, its class, that class's floor and its place in batch 0.
+        """
+        cached = self._cell_tables
+        if cached is None:
+            table = torch.cat([self._row(layout) for layout in range(_LAYOUTS)])
+            klass, offset = self._share_places(table)
+            cached = (table, klass, self.floor.index_select(0, klass), offset)
+            self._cell_tables = cached  # one assignment: the same tables whichever thread
+        return cached
 
     def _row(self, layout: int) -> torch.Tensor:
         row = self._rows.get(layout)
