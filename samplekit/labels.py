@@ -354,9 +354,8 @@ class Complement:
     Holds one integer per member of the set (not per index of the complement), its `gaps`, and
     a bucket table a quarter to half that size, its `starts` (or, built by `from_gaps` with
     ``listed``, the complement's indices themselves, read one per rank). The ``j``-th index
-    outside the set
-    is ``j`` plus the number of members whose count of non-members before them is at most
-    ``j``: the table narrows that count to the two to four members of ``j``'s bucket on
+    outside the set is ``j`` plus the number of members whose count of non-members before them
+    is at most ``j``: the table narrows that count to the two to four members of ``j``'s bucket on
     average, and a short binary search among them, vectorised over the ranks, finds it (two or
     three cache misses per rank where a binary search over all the members has twenty). Used to
     read the negatives of a dataset from its positives when the negatives are the many.
