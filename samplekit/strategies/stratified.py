@@ -230,11 +230,13 @@ class _Layout:
         return klass, self.tail_first[klass] + left - before
 
     def layout(self, layouts: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
-        """Where column ``columns`` of a full batch goes under layout ``layouts``."""
+        """Where column ``columns`` of a full batch goes under layout ``layouts``.
+
+        From the rows of the layouts present: for calls too small (or batches too large) for
+        `_cells`, which `in_full` reads otherwise.
+        """
         if not layouts.numel():
             return torch.empty(0, dtype=torch.int64)
-        if layouts.numel() >= _LAYOUTS * self.size and self._keep:  # all of them, as a table
-            return self._cells()[0].index_select(0, layouts * self.size + columns)
         ids, which = torch.unique(layouts, return_inverse=True)
         rows = torch.stack([self._row(int(layout)) for layout in ids.tolist()])
         return rows[which, columns]
