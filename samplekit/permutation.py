@@ -3,7 +3,9 @@
 `Permutation` is a keyed bijection of ``range(n)``: a Feistel network on a grid of
 ``a x b >= n`` cells (``a = ceil(sqrt(n))``), with cycle walking for the cells beyond ``n``.
 Each round adds a keyed 32-bit hash of one half (its low 30 bits) to the other half, modulo
-that half's size; it runs in numpy on uint32 halves, a dozen array operations a round.
+that half's size; it runs in numpy on uint32 halves, a dozen array operations a round, or
+four when a call maps enough positions of a grid of at most 2**32 cells to read each round's
+shift from a table of its source half's values (the same permutation).
 Any set of positions is mapped independently, so a rank computes its own batches of an epoch of
 10**9 samples in time and memory proportional to those batches, with no O(n) step: the
 key is all the state there is. `Permutations` is a family of them, one per member (say one
@@ -29,6 +31,7 @@ Examples:
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import TYPE_CHECKING
 
@@ -238,12 +241,8 @@ class Permutations:
         grid = (int(self._a[m]), int(self._b[m]), int(self._sizes[m]))
         if x.size and int(x.max()) >= grid[2]:
             raise ValueError(_POSITIONS)
-        keys = [int(key[m]) for key in self._round_keys[: int(self._rounds[m])]]
-        out = np.empty_like(x)
-        for start in range(0, x.size, _STEP):
-            part = slice(start, start + _STEP)
-            out[part] = _walk(x[part], grid, keys, bool(self._swap[m]))
-        return out
+        keys = tuple(int(key[m]) for key in self._round_keys[: int(self._rounds[m])])
+        return _map(x, grid, keys, swap=bool(self._swap[m]))
 
 
 class Permutation:
@@ -276,7 +275,7 @@ class Permutation:
             words.append(word)
         a, b = _grid(n)
         self._grid = (a, b, n)
-        self._round_keys = [_hash32(word & _MASK32) for word in words[:count]]
+        self._round_keys = tuple(_hash32(word & _MASK32) for word in words[:count])
         self._swap = bool(_hash32(words[count] & _MASK32) & 1) and n >= 2
 
     def __len__(self) -> int:
@@ -299,11 +298,7 @@ class Permutation:
                 f"{int(flat.max())}"
             )
             raise ValueError(msg)
-        x = flat.numpy()
-        out = np.empty_like(x)
-        for start in range(0, x.size, _STEP):
-            part = slice(start, start + _STEP)
-            out[part] = _walk(x[part], self._grid, self._round_keys, self._swap)
+        out = _map(flat.numpy(), self._grid, self._round_keys, swap=self._swap)
         return torch.from_numpy(out).view(positions.shape)
 
     def range(self, start: int, stop: int) -> torch.Tensor:
@@ -312,6 +307,7 @@ class Permutation:
 
 
 Value = int | np.ndarray  # a scalar shared by all elements, or one value per element
+Modulus = np.uint32 | np.ndarray  # a half's size, as `_encrypt` divides by it
 
 
 def _flat(values: torch.Tensor, name: str) -> torch.Tensor:
@@ -325,15 +321,59 @@ def _flat(values: torch.Tensor, name: str) -> torch.Tensor:
     return values.reshape(-1).to(torch.int64)
 
 
+def _map(
+    x: np.ndarray, grid: tuple[int, int, int], keys: tuple[int, ...], *, swap: bool
+) -> np.ndarray:
+    """One permutation (scalar grid and keys) at int64 positions ``x``, a step at a time.
+
+    With enough positions for it, a grid of at most 2**32 cells reads each round's shift from
+    a table of its source half's values (`_tables`): the same permutation, a third cheaper.
+    """
+    a, b, _ = grid
+    tables = _tables(a, b, keys) if a * b <= _MASK32 and x.size >= _TABLE_USE * (a + b) else None
+    out = np.empty_like(x)
+    for start in range(0, x.size, _STEP):
+        part = slice(start, start + _STEP)
+        out[part] = _walk(x[part], grid, keys, swap, tables)
+    return out
+
+
+# Positions per grid side from which a call tabulates the rounds: the tables, 3 * (a + b)
+# hashes for 6 rounds, cost about what tabulating saves on 2 * (a + b) positions.
+_TABLE_USE = 2
+
+
+@functools.lru_cache(maxsize=16)
+def _tables(a: int, b: int, keys: tuple[int, ...]) -> tuple[torch.Tensor, ...]:
+    """Per round, the shift each value of its source half adds to its target half.
+
+    Round ``r`` adds ``(hash(source ^ keys[r]) & (2**30 - 1)) % modulus`` to its target,
+    modulo the target half's size: tabulated over the source half's values (int32, below
+    2**16 each on a grid of at most 2**32 cells). Cached: each epoch's permutations are keyed
+    afresh, and its calls share them.
+    """
+    out = []
+    for number, key in enumerate(keys):
+        size, modulus = (b, a) if number % 2 == 0 else (a, b)
+        shift = np.arange(size, dtype=np.uint32)
+        shift ^= np.uint32(key)
+        _hash_uint32(shift)
+        shift &= _MASK30_U32
+        shift %= np.uint32(modulus)
+        out.append(torch.from_numpy(shift.view(np.int32)))
+    return tuple(out)
+
+
 def _walk(
     x: np.ndarray,
     grid: tuple[Value, Value, Value],
     keys: Sequence[Value],
     swap: bool | np.ndarray,
+    tables: Sequence[torch.Tensor] | None = None,
 ) -> np.ndarray:
     """Encrypt int64 ``x``; re-encrypt the cells that land beyond ``n`` until none does."""
     n = grid[2]
-    y = _encrypt(x, grid, keys, swap)
+    y = _encrypt(x, grid, keys, swap, tables)
     outside = np.flatnonzero(y >= n)
     while outside.size:
         sub = [_pick(v, outside) for v in grid]
@@ -342,6 +382,7 @@ def _walk(
             (sub[0], sub[1], sub[2]),
             [_pick(k, outside) for k in keys],
             swap[outside] if isinstance(swap, np.ndarray) else swap,
+            tables,
         )
         outside = outside[y[outside] >= _pick(n, outside)]
     return y
@@ -356,12 +397,14 @@ def _encrypt(
     grid: tuple[Value, Value, Value],
     keys: Sequence[Value],
     swap: bool | np.ndarray,
+    tables: Sequence[torch.Tensor] | None = None,
 ) -> np.ndarray:
     """The Feistel network on the grid: alternate keyed shifts of ``low`` and ``high``.
 
     ``x`` is int64; the halves (below ``a`` and ``b``, at most 2**30) and the keys are uint32: a
     round adds the low 30 bits of the hash of one half xor its key to the other half, a sum
-    below 2**31, and reduces it modulo that half's size.
+    below 2**31, and reduces it modulo that half's size. With ``tables`` (a scalar grid of at
+    most 2**32 cells), a round reads that shift, already reduced, from its table instead.
     """
     a, b, _ = grid
     # A scalar grid of under 2**32 cells runs wholly in uint32 (int64 operations cost twice).
@@ -382,6 +425,23 @@ def _encrypt(
         low = (x - high * a).astype(np.uint32)
         high = high.astype(np.uint32)
     moduli = [v.astype(np.uint32) if isinstance(v, np.ndarray) else np.uint32(v) for v in (a, b)]
+    if tables is not None and narrow:
+        _tabled_rounds(high, low, moduli, tables)
+    else:
+        _hashed_rounds(high, low, moduli, keys)
+    if narrow:
+        high *= np.uint32(a)
+        high += low
+        joined: np.ndarray = high.astype(np.int64)
+    else:
+        joined = high.astype(np.int64) * a + low
+    return joined
+
+
+def _hashed_rounds(
+    high: np.ndarray, low: np.ndarray, moduli: Sequence[Modulus], keys: Sequence[Value]
+) -> None:
+    """The rounds of `_encrypt`, in place: each hashes its source half with its key."""
     f = np.empty_like(low)
     for number, key in enumerate(keys):
         source, target, modulus = (
@@ -397,13 +457,24 @@ def _encrypt(
             np.floor_divide(target, modulus, out=f)
             f *= modulus
             target -= f
-    if narrow:
-        high *= np.uint32(a)
-        high += low
-        joined: np.ndarray = high.astype(np.int64)
-    else:
-        joined = high.astype(np.int64) * a + low
-    return joined
+
+
+def _tabled_rounds(
+    high: np.ndarray, low: np.ndarray, moduli: Sequence[Modulus], tables: Sequence[torch.Tensor]
+) -> None:
+    """The rounds of `_encrypt`, in place, each reading its source half's shift from a table."""
+    shift, spare = np.empty_like(low), np.empty_like(low)
+    # int32 views for torch's gather, a third of numpy's take's cost (all below 2**16 here).
+    sources = (torch.from_numpy(high.view(np.int32)), torch.from_numpy(low.view(np.int32)))
+    into = torch.from_numpy(shift.view(np.int32))
+    for number, table in enumerate(tables):
+        source, target, modulus = (
+            (sources[0], low, moduli[0]) if number % 2 == 0 else (sources[1], high, moduli[1])
+        )
+        torch.index_select(table, 0, source, out=into)
+        target += shift  # below twice the modulus: subtract it where that does not wrap
+        np.subtract(target, modulus, out=spare)
+        np.minimum(target, spare, out=target)
 
 
 _MASK30_U32 = np.uint32(_MASK30)

@@ -91,10 +91,10 @@ class EpochPlan:
             last = int(torch.searchsorted(self.offsets, limit, right=True)) - 1
             last = min(max(last, first + 1), ids.stop)
             bounds: list[int] = self.offsets[first : last + 1].tolist()
-            flat: list[int] = self.order[bounds[0] : bounds[-1]].tolist()
+            flat = _flat(self.order[bounds[0] : bounds[-1]])
             base = bounds[0]
             for start, stop in itertools.pairwise(bounds):
-                yield flat[start - base : stop - base]
+                yield flat[start - base : stop - base].tolist()
             first = last
 
 
@@ -152,11 +152,20 @@ class RandomAccessPlan:
             values = selection.select_at(
                 planner.strategy, ctx, positions, num_samples=planner.num_samples
             )
-            flat: list[int] = values.tolist()
+            flat = _flat(values)
             start = 0
             for count in sizes:
-                yield flat[start : start + count]
+                yield flat[start : start + count].tolist()
                 start += count
+
+
+def _flat(values: torch.Tensor) -> memoryview:
+    """``values`` (1-D integers) as a memoryview: its slices' ``tolist`` makes each batch.
+
+    A batch then costs one conversion, where ``tolist`` of the whole followed by list slices
+    copies every index twice (about a fifth of an epoch's time in lists).
+    """
+    return values.contiguous().numpy().data
 
 
 #: What iteration reads an epoch's batches from: a whole `EpochPlan` or a `RandomAccessPlan`.

@@ -368,3 +368,33 @@ def test_round_hash_matches_its_definition_on_all_bit_patterns() -> None:
     hashed = _hash_uint32(values.astype(np.uint32))
     assert hashed.dtype == np.uint32
     assert hashed.tolist() == [_hash32(int(v)) for v in values]
+
+
+@pytest.mark.parametrize(
+    "n", [2, 3, 7, 256, 257, 1000, 65_537, 10**6 + 3, 2**31 + 5, 65_535 * 65_536]
+)
+def test_tabulated_rounds_map_as_hashed_ones(n: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rounds read from tables (calls with many positions on a grid of at most 2**32 cells) give
+    the permutation the hashed rounds give, and the plain definition, whatever the key."""
+    from samplekit import permutation
+
+    a, b = permutation._grid(n)
+    count = max(4 * (a + b), 64)
+    gen = torch.Generator().manual_seed(n % 2**32)
+    positions = torch.randint(n, (count,), generator=gen)
+    for key in (0, 1, 12_345, -1, derive_seed(n, 5)):
+        permutation._tables.cache_clear()
+        tabled = Permutation(n, key)(positions)
+        assert permutation._tables.cache_info().currsize == 1  # the tables were used
+        monkeypatch.setattr(permutation, "_TABLE_USE", 2**62)
+        hashed = Permutation(n, key)(positions)
+        monkeypatch.undo()
+        assert torch.equal(tabled, hashed)
+        for i in range(0, count, max(1, count // 29)):
+            assert int(tabled[i]) == reference(n, key, int(positions[i]))
+    members = torch.zeros(count, dtype=torch.long)  # a family's member mapped alone
+    perms = Permutations([n, 5], key=3)
+    family = max(rounds(n), rounds(5))
+    together = perms(members, positions)
+    for i in range(0, count, max(1, count // 29)):
+        assert int(together[i]) == reference(n, 3, int(positions[i]), member=0, family=family)
