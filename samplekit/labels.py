@@ -268,7 +268,7 @@ _BITS = tuple(
 def _compact(labels: torch.Tensor) -> torch.Tensor:
     if labels.dtype == _COMPACT[0]:  # the smallest: nothing to read
         return labels
-    low, high = int(labels.min()), int(labels.max())
+    low, high = (int(v) for v in torch.aminmax(labels))  # one read for both
     for dtype in _COMPACT:
         info = torch.iinfo(dtype)
         if info.min <= low and high <= info.max:
@@ -448,15 +448,16 @@ class Complement:
 
             # The rank that builds the gaps builds the list in the same pass; a rank that only
             # maps the gaps maps the list too, or builds it alone (where) if it claims it first.
-            gaps = shared(f"gaps-not{value}", dtype, build_both)
+            gaps = shared(f"gaps-not{value}", dtype, build_both, of=labels)
             listed = shared(
                 f"samples-of{value}",
                 dtype,
                 lambda: split.pop("of") if "of" in split else where(labels, value),
+                of=labels,
             )
             return cls.from_gaps(gaps, total, listed=listed)
-        gaps = shared(f"gaps-not{value}", dtype, build)
-        starts = shared(f"gap-starts-not{value}", dtype, lambda: cls.starts(gaps, total))
+        gaps = shared(f"gaps-not{value}", dtype, build, of=labels)
+        starts = shared(f"gap-starts-not{value}", dtype, lambda: cls.starts(gaps, total), of=labels)
         return cls.from_gaps(gaps, total, starts=starts)
 
     def members(self, ranks: torch.Tensor) -> torch.Tensor:
@@ -524,7 +525,13 @@ class ClassIndex:
 
     def __init__(self, labels: torch.Tensor) -> None:
         self.labels = labels
-        self.classes, self.counts = class_counts(labels)
+
+        def build() -> torch.Tensor:
+            return torch.cat(class_counts(labels))
+
+        # Shared per node, so a rank that maps the node's index reads the labels only once.
+        both = shared("classes", torch.int64, build, of=labels)
+        self.classes, self.counts = both.tensor_split(2)
         self._reader: tuple[int, Complement, torch.Tensor, torch.Tensor] | None = None
         self._prepared = False
 
@@ -548,7 +555,7 @@ class ClassIndex:
                 return _grouped_by_blocks(self.labels, self.classes.tolist(), self.offsets, dtype)
             return torch.argsort(self.labels, stable=True).to(dtype)
 
-        return shared("grouped", dtype, build)  # once per node (see samplekit.nodecache)
+        return shared("grouped", dtype, build, of=self.labels)  # once per node (nodecache)
 
     @cached_property
     def offsets(self) -> torch.Tensor:
@@ -632,7 +639,7 @@ class ClassIndex:
                 return torch.cat(parts) if parts else samples[:0]
             return samples[torch.argsort(of, stable=True)]
 
-        rest = shared(f"rest-not{value}", dtype, build_rest)
+        rest = shared(f"rest-not{value}", dtype, build_rest, of=self.labels)
         before = torch.where(torch.arange(len(self)) > largest, self.counts[largest], 0)
         rest_offsets = self.offsets[:-1] - before
         self._reader = (largest, complement, rest, rest_offsets)

@@ -26,8 +26,9 @@ more memory, never wrong, as the content is a pure function of the labels.
 Examples:
     >>> import torch
     >>> from samplekit.nodecache import shared
-    >>> shared("squares", torch.int32, lambda: torch.arange(4, dtype=torch.int32) ** 2).tolist()
-    [0, 1, 4, 9]
+    >>> labels = torch.tensor([2, 0, 2])
+    >>> shared("squares", torch.int32, lambda: labels.to(torch.int32) ** 2, of=labels).tolist()
+    [4, 0, 4]
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class SharingWarning(UserWarning):
 class _Scope:
     directory: pathlib.Path
     digest: int
+    labels: torch.Tensor
     written: list[pathlib.Path] = dataclasses.field(default_factory=list)
 
 
@@ -76,13 +78,15 @@ def directory() -> pathlib.Path | None:
 
 
 @contextlib.contextmanager
-def sharing(digest: int, where: pathlib.Path | None) -> Iterator[list[pathlib.Path]]:
-    """Within it, `shared` shares per-node data of the labels of ``digest`` through ``where``.
+def sharing(
+    digest: int, where: pathlib.Path | None, *, labels: torch.Tensor
+) -> Iterator[list[pathlib.Path]]:
+    """Within it, `shared` shares per-node data of ``labels`` (of ``digest``) through ``where``.
 
     Yields the list of files this process wrote: delete them (`release`) once every rank of the
     node has built what it needs. ``where=None`` shares nothing.
     """
-    scope = None if where is None else _Scope(where, digest)
+    scope = None if where is None else _Scope(where, digest, labels)
     token = _SCOPE.set(scope)
     try:
         yield [] if scope is None else scope.written
@@ -99,13 +103,17 @@ def release(written: list[pathlib.Path]) -> None:
     written.clear()
 
 
-def shared(name: str, dtype: torch.dtype, build: Callable[[], torch.Tensor]) -> torch.Tensor:
-    """``build()`` (a 1-D tensor of ``dtype``), built once per node inside `sharing`.
+def shared(
+    name: str, dtype: torch.dtype, build: Callable[[], torch.Tensor], *, of: torch.Tensor
+) -> torch.Tensor:
+    """``build()`` (a 1-D tensor of ``dtype``, a function of the labels ``of``), once per node.
 
-    Outside `sharing`, or when sharing fails (with a `SharingWarning`), it is ``build()``.
+    Shared inside `sharing` when ``of`` is the very tensor of labels it shares (the files are
+    named by those labels' digest); otherwise, say for a per-class index of other labels that a
+    strategy builds, and when sharing fails (with a `SharingWarning`), it is ``build()``.
     """
     scope = _SCOPE.get(None)
-    if scope is None:
+    if scope is None or of is not scope.labels:
         return build()
     path = scope.directory / f"samplekit-{scope.digest:016x}-{name}.bin"
     lock = path.with_suffix(".lock")

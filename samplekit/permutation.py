@@ -292,12 +292,11 @@ class Permutation:
                 integer tensor.
         """
         flat = _flat(positions, "positions")
-        if flat.numel() and (int(flat.min()) < 0 or int(flat.max()) >= self.n):
-            msg = (
-                f"positions must be in [0, {self.n}), but got {int(flat.min())} to "
-                f"{int(flat.max())}"
-            )
-            raise ValueError(msg)
+        if flat.numel():
+            low, high = (int(v) for v in torch.aminmax(flat))
+            if low < 0 or high >= self.n:
+                msg = f"positions must be in [0, {self.n}), but got {low} to {high}"
+                raise ValueError(msg)
         out = _map(flat.numpy(), self._grid, self._round_keys, swap=self._swap)
         return torch.from_numpy(out).view(positions.shape)
 

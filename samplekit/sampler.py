@@ -205,7 +205,9 @@ class EpochBatchSampler(Sampler[list[int]]):
         where = (
             nodecache.directory() if sync and self._world_size > 1 and labels is not None else None
         )
-        with nodecache.sharing(self._fingerprint["labels"]["digest"], where) as written:
+        with nodecache.sharing(
+            self._fingerprint["labels"]["digest"], where, labels=self._labels
+        ) as written:
             try:
                 self._build(config, strategy_class, batcher_class)
                 if sync:

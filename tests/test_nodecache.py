@@ -20,7 +20,10 @@ import pytest
 import torch
 
 from samplekit import EpochBatchSampler, nodecache
+from samplekit.labels import ClassIndex, Complement
 from samplekit.nodecache import SharingWarning, shared, sharing
+
+LABELS = torch.tensor([1, 0, 1])  # what the unit tests' per-node data derives from
 
 WORKER = Path(__file__).with_name("node_worker.py")
 
@@ -84,6 +87,8 @@ def test_ranks_of_a_node_map_one_copy(tmp_path: Path) -> None:
         # negatives of the last sampler, beside its positives' gaps.
         kinds = sorted(name.split("-", 2)[2] for name in names)
         assert kinds == [
+            "classes.bin",  # the class counts, of each of the two sets of labels
+            "classes.bin",
             "gap-starts-not0.bin",
             "gaps-not0.bin",
             "gaps-not0.bin",
@@ -120,20 +125,41 @@ def test_outside_sharing_it_builds_in_place() -> None:
         calls.append(1)
         return torch.arange(3, dtype=torch.int32)
 
-    assert shared("x", torch.int32, build).tolist() == [0, 1, 2]
+    assert shared("x", torch.int32, build, of=LABELS).tolist() == [0, 1, 2]
     assert calls == [1]
 
 
 def test_the_writer_maps_its_file_and_release_deletes_it(tmp_path: Path) -> None:
-    with sharing(123, tmp_path) as written:
-        first = shared("x", torch.int32, lambda: torch.arange(5, dtype=torch.int32))
+    with sharing(123, tmp_path, labels=LABELS) as written:
+        first = shared("x", torch.int32, lambda: torch.arange(5, dtype=torch.int32), of=LABELS)
         # A second process of the node would find the file and map it without building.
-        again = shared("x", torch.int32, lambda: pytest.fail("built twice"))
+        again = shared("x", torch.int32, lambda: pytest.fail("built twice"), of=LABELS)
     assert first.tolist() == again.tolist() == [0, 1, 2, 3, 4]
     assert [p.name for p in written] == [f"samplekit-{123:016x}-x.bin"]
     nodecache.release(written)
     assert list(tmp_path.iterdir()) == []
     assert first.tolist() == [0, 1, 2, 3, 4]  # the mapping outlives the file
+
+
+def test_data_of_other_labels_is_built_in_place_not_shared(tmp_path: Path) -> None:
+    """Per-node files are named by the sampler's labels: an index a strategy builds of other
+    labels (a subset, derived classes) inside the same scope is its own, never their file."""
+    labels = torch.tensor([0, 1, 1, 0, 2], dtype=torch.uint8)
+    other = labels[:3].clone()
+    with sharing(11, tmp_path, labels=labels) as written:
+        index = ClassIndex(labels)
+        assert index.grouped.tolist() == [0, 3, 1, 2, 4]
+        assert sorted(p.name.split("-", 2)[2] for p in written) == ["classes.bin", "grouped.bin"]
+        others = ClassIndex(other)  # the same names: it would map the files above if shared
+        assert others.classes.tolist() == [0, 1]
+        assert others.counts.tolist() == [1, 2]
+        assert others.grouped.tolist() == [0, 1, 2]
+        again = ClassIndex(labels)  # the sampler's labels: mapped, not built
+        assert again.grouped.tolist() == [0, 3, 1, 2, 4]
+        negatives = Complement.of_label(other, 0)
+        assert negatives.at(torch.arange(1)).tolist() == [0]
+    assert len(written) == 2
+    nodecache.release(written)
 
 
 def test_a_lock_left_by_a_dead_builder_is_taken_over(tmp_path: Path) -> None:
@@ -144,8 +170,8 @@ def test_a_lock_left_by_a_dead_builder_is_taken_over(tmp_path: Path) -> None:
         check=True,
     )
     (tmp_path / f"samplekit-{7:016x}-x.lock").write_text(dead.stdout.strip())
-    with sharing(7, tmp_path) as written:
-        got = shared("x", torch.int64, lambda: torch.arange(4))
+    with sharing(7, tmp_path, labels=LABELS) as written:
+        got = shared("x", torch.int64, lambda: torch.arange(4), of=LABELS)
     assert got.tolist() == [0, 1, 2, 3]
     assert len(written) == 1  # this process built and wrote it
     nodecache.release(written)
@@ -154,8 +180,11 @@ def test_a_lock_left_by_a_dead_builder_is_taken_over(tmp_path: Path) -> None:
 def test_a_failed_builder_makes_the_others_build_with_a_warning(tmp_path: Path) -> None:
     (tmp_path / f"samplekit-{9:016x}-x.lock").write_text(str(os.getpid()))
     (tmp_path / f"samplekit-{9:016x}-x.failed").touch()
-    with sharing(9, tmp_path), pytest.warns(SharingWarning, match="failed or timed out"):
-        got = shared("x", torch.int64, lambda: torch.arange(2))
+    with (
+        sharing(9, tmp_path, labels=LABELS),
+        pytest.warns(SharingWarning, match="failed or timed out"),
+    ):
+        got = shared("x", torch.int64, lambda: torch.arange(2), of=LABELS)
     assert got.tolist() == [0, 1]
 
 
@@ -164,8 +193,8 @@ def test_a_builder_that_never_finishes_times_out(
 ) -> None:
     monkeypatch.setenv("SAMPLEKIT_NODE_CACHE_TIMEOUT", "0.2")
     (tmp_path / f"samplekit-{5:016x}-x.lock").write_text(str(os.getpid()))  # alive, never writes
-    with sharing(5, tmp_path), pytest.warns(SharingWarning):
-        got = shared("x", torch.int64, lambda: torch.arange(2))
+    with sharing(5, tmp_path, labels=LABELS), pytest.warns(SharingWarning):
+        got = shared("x", torch.int64, lambda: torch.arange(2), of=LABELS)
     assert got.tolist() == [0, 1]
 
 

@@ -222,3 +222,44 @@ def test_class_weighted_without_replacement_beyond_torch_multinomial_limit() -> 
     p = -math.expm1(-50 * t)
     expected, sigma = 1000 * p, math.sqrt(1000 * p * (1 - p))  # about 58 and 7.4
     assert abs(positives - expected) < 6 * sigma
+
+
+@given(
+    label_tensors(),
+    st.floats(0.01, 1.0),
+    st.booleans(),
+    seeds,
+    st.integers(0, 40),
+    st.lists(st.integers(0, 2**20), max_size=40),
+)
+def test_negative_subsampling_reads_slots_alike_either_way(
+    labels: torch.Tensor, ratio: float, cycle: bool, seed: int, epoch: int, picks: list[int]
+) -> None:
+    """Reading every slot as a negative then the positives over them (few positives) gives what
+    splitting the slots gives, at any positions, with and without cycle."""
+    import samplekit.strategies.negative_subsampling as module
+
+    negative = int(labels[0])
+    assume(bool((labels != negative).any()))
+    sampler = EpochBatchSampler(
+        labels,
+        "negative_subsampling",
+        batch_size=8,
+        seed=seed,
+        neg_ratio=ratio,
+        negative_label=negative,
+        cycle=cycle,
+    )
+    strategy = cast("NegativeSubsampling", sampler.strategy)
+    length = strategy.epoch_length(epoch)
+    positions = torch.tensor([p % length for p in picks] + list(range(length)))
+    ctx = sampler.epoch_context(epoch)
+    read = {}
+    for few in (0, 2**62):  # every slot read as a negative first; the slots split
+        saved = module._FEW_POSITIVES
+        module._FEW_POSITIVES = few
+        try:
+            read[few] = strategy.sample_at(ctx, positions).tolist()
+        finally:
+            module._FEW_POSITIVES = saved
+    assert read[0] == read[2**62]

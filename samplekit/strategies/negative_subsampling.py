@@ -6,6 +6,7 @@ import math
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 from pydantic import Field, model_validator
 
@@ -181,11 +182,26 @@ class NegativeSubsampling(samplekit.RandomAccessStrategy):
         n_neg, k = len(self._negatives), self.k
         n_pos = int(self.labels.numel()) - n_neg
         slots = Permutation(n_pos + k, ctx.key(self.name, "slots"))(positions).view(-1)
+        chosen = slots - n_pos  # the j-th of the k negatives, where it is one
+        if _FEW_POSITIVES * n_pos <= k:
+            # Read every slot as a negative, then the few positives over them: cheaper than
+            # splitting the slots when positives are a small share of the epoch.
+            positive = torch.from_numpy(np.flatnonzero(chosen.numpy() < 0))
+            chosen.clamp_(min=0)
+            out = self._negatives.at(self._chosen(ctx, chosen))
+            out.index_copy_(0, positive, self._negatives.members(slots.index_select(0, positive)))
+            return out.view(positions.shape)
         out = torch.empty_like(slots)
         # Split by index lists (index_select and index_copy_ beat boolean masks several times).
-        positive, negative = partition(slots < n_pos)
+        positive, negative = partition(chosen < 0)
         out.index_copy_(0, positive, self._negatives.members(slots.index_select(0, positive)))
-        chosen = slots.index_select(0, negative) - n_pos  # the j-th of the k negatives
+        chosen = self._chosen(ctx, chosen.index_select(0, negative))
+        out.index_copy_(0, negative, self._negatives.at(chosen))
+        return out.view(positions.shape)
+
+    def _chosen(self, ctx: EpochContext, chosen: torch.Tensor) -> torch.Tensor:
+        """The rank among the negatives of each of the epoch's ``chosen`` ``k`` negatives."""
+        n_neg, k = len(self._negatives), self.k
         if self.options.cycle:  # the cycle's permutation, k at a time, topped up from its start
             cycle, step = divmod(ctx.epoch, self.epochs_per_cycle)
             chosen += step * k
@@ -193,8 +209,12 @@ class NegativeSubsampling(samplekit.RandomAccessStrategy):
             key = derive_seed(ctx.seed, "negative_subsampling.cycle", cycle)
         else:
             key = ctx.key(self.name, "negatives")
-        out.index_copy_(0, negative, self._negatives.at(Permutation(n_neg, key)(chosen)))
-        return out.view(positions.shape)
+        return Permutation(n_neg, key)(chosen)
+
+
+# Positives at most this share of the chosen negatives: `sample_at` reads every slot as a
+# negative first (a few wasted reads, no split of the slots).
+_FEW_POSITIVES = 4
 
 
 @hookimpl
