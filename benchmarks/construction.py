@@ -14,7 +14,9 @@ runs them:
 - negatives: ``Complement.of_label`` of label 0 (``negative_subsampling``): the positives' gaps
   and the negatives' list in one pass (beyond ``LISTED_BYTES``: the gaps and their table);
 
-then the whole ``EpochBatchSampler`` of each built-in strategy, as ``scale.py`` builds it.
+then the whole ``EpochBatchSampler`` of each built-in strategy, as ``scale.py`` builds it, and
+what a rank pays that maps the data its node's first rank built (`samplekit.nodecache`): the
+fingerprint and the strategy, which finds the node's files and maps them.
 
     python benchmarks/construction.py              # N = 1e8
     python benchmarks/construction.py --n 1e9      # about 6 GB
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import platform
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,7 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import scale  # the same labels and sampler options as the scale benchmark
 
 from samplekit import labels as labels_module
+from samplekit import nodecache
 from samplekit.labels import ClassIndex, Complement, class_counts
+from samplekit.plugins import get_strategy
 from samplekit.state import labels_digest
 
 if TYPE_CHECKING:
@@ -87,8 +92,12 @@ def main(argv: list[str] | None = None) -> None:
     print("|---|---:|---:|")
     for name, reads, step in steps:
         print(f"| {name} | {reads} | {best_cpu(step, repeats) / n * 1e9:.2f} |")
-    print("\n| sampler | steps | CPU ns per label |")
-    print("|---|---|---:|")
+    print(
+        "\n| sampler | steps | CPU ns per label | a rank mapping its node's data: "
+        "CPU ns per label | x fingerprint |"
+    )
+    print("|---|---|---:|---:|---:|")
+    fingerprint = best_cpu(lambda: labels_digest(classes), repeats) / n * 1e9
     made_of = {
         "shuffle": "fingerprint",
         "negative_subsampling": "fingerprint, negatives",
@@ -103,7 +112,33 @@ def main(argv: list[str] | None = None) -> None:
         def build(labels: torch.Tensor = labels, strategy: str = strategy) -> object:
             return scale._build(labels, strategy, world_size=1, rank=0)[0]
 
-        print(f"| {strategy} | {parts} | {best_cpu(build, repeats) / n * 1e9:.2f} |")
+        alone = best_cpu(build, repeats) / n * 1e9
+        mapping = mapping_rank_cpu(labels, strategy, repeats) / n * 1e9
+        ratio = mapping / fingerprint
+        print(f"| {strategy} | {parts} | {alone:.2f} | {mapping:.2f} | {ratio:.2f} |")
+
+
+def mapping_rank_cpu(labels: torch.Tensor, strategy: str, repeats: int) -> float:
+    """CPU seconds of a rank whose node's data another rank built: fingerprint and strategy.
+
+    The strategy is built once inside `samplekit.nodecache.sharing` (that build writes the
+    node's files, as the first rank of a node does), then timed as the other ranks build it:
+    the labels fingerprinted, the files found and mapped.
+    """
+    cls = get_strategy(strategy)
+    options = cls.Options(**scale.STRATEGIES[strategy])
+    with tempfile.TemporaryDirectory() as where:
+        digest = labels_digest(labels)
+        with nodecache.sharing(digest, Path(where), labels=labels) as written:
+            cls(labels, options)
+
+            def follow() -> object:
+                labels_digest(labels)
+                return cls(labels, options)
+
+            cost = best_cpu(follow, repeats)
+            nodecache.release(written)
+    return cost
 
 
 if __name__ == "__main__":
