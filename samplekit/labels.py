@@ -739,7 +739,7 @@ def class_counts(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             torch.tensor(classes, dtype=torch.int64),
             torch.tensor([few[c] for c in classes], dtype=torch.int64),
         )
-    low, high = int(labels.min()), int(labels.max())
+    low, high = (int(v) for v in torch.aminmax(labels))
     if high - low < _BINCOUNT_SPAN:
         shift = low if low < 0 or high >= _BINCOUNT_SPAN else 0
         counts = torch.zeros(high - shift + 1, dtype=torch.int64)

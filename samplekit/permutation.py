@@ -4,8 +4,8 @@
 ``a x b >= n`` cells (``a = ceil(sqrt(n))``), with cycle walking for the cells beyond ``n``.
 Each round adds a keyed 32-bit hash of one half (its low 30 bits) to the other half, modulo
 that half's size; it runs in numpy on uint32 halves, a dozen array operations a round, or
-four when a call maps enough positions of a grid of at most 2**32 cells to read each round's
-shift from a table of its source half's values (the same permutation).
+four once a permutation of a grid of fewer than 2**32 cells has mapped enough positions to
+read each round's shift from a table of its source half's values (the same permutation).
 Any set of positions is mapped independently, so a rank computes its own batches of an epoch of
 10**9 samples in time and memory proportional to those batches, with no O(n) step: the
 key is all the state there is. `Permutations` is a family of them, one per member (say one
@@ -31,8 +31,9 @@ Examples:
 
 from __future__ import annotations
 
-import functools
+import collections
 import math
+import threading
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -325,11 +326,11 @@ def _map(
 ) -> np.ndarray:
     """One permutation (scalar grid and keys) at int64 positions ``x``, a step at a time.
 
-    With enough positions for it, a grid of at most 2**32 cells reads each round's shift from
-    a table of its source half's values (`_tables`): the same permutation, a third cheaper.
+    Once a permutation of a grid of fewer than 2**32 cells has mapped enough positions, its
+    rounds read their shifts from tables of the source half's values (`_TABLES`): the same
+    permutation, a third cheaper.
     """
-    a, b, _ = grid
-    tables = _tables(a, b, keys) if a * b <= _MASK32 and x.size >= _TABLE_USE * (a + b) else None
+    tables = _TABLES.get(grid[0], grid[1], keys, x.size)
     out = np.empty_like(x)
     for start in range(0, x.size, _STEP):
         part = slice(start, start + _STEP)
@@ -337,19 +338,76 @@ def _map(
     return out
 
 
-# Positions per grid side from which a call tabulates the rounds: the tables, 3 * (a + b)
-# hashes for 6 rounds, cost about what tabulating saves on 2 * (a + b) positions.
+class _Tables:
+    """The round tables of the permutations in use, and how far the others have got.
+
+    A permutation's tables (`_round_tables`, ``3 * (a + b)`` hashes for 6 rounds) cost about
+    what they save on ``_TABLE_USE * (a + b)`` positions, so they are built once its calls
+    have mapped that many, whether in one call or in many (a rank reads an epoch of 10**9
+    samples 65,536 positions at a time, a ninth of that). The tables of the last `_KEPT`
+    permutations are kept, and the counts of the last ``_COUNTED``. Thread-safe: a prefetch
+    thread may map positions too.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._built: collections.OrderedDict[tuple[int, ...], tuple[torch.Tensor, ...]] = (
+            collections.OrderedDict()
+        )
+        self._mapped: collections.OrderedDict[tuple[int, ...], int] = collections.OrderedDict()
+
+    def get(
+        self, a: int, b: int, keys: tuple[int, ...], count: int
+    ) -> tuple[torch.Tensor, ...] | None:
+        """The tables of the permutation of grid ``a x b`` and round ``keys``, or ``None``.
+
+        ``count`` positions are about to be mapped; ``None`` until enough have been.
+        """
+        if a * b > _MASK32:  # a half beyond 2**16 values: no tables
+            return None
+        name = (a, b, *keys)
+        with self._lock:
+            tables = self._built.get(name)
+            if tables is not None:
+                self._built.move_to_end(name)
+                return tables
+            mapped = self._mapped.pop(name, 0) + count
+            if mapped < _TABLE_USE * (a + b):
+                self._mapped[name] = mapped
+                if len(self._mapped) > _COUNTED:
+                    self._mapped.popitem(last=False)
+                return None
+        tables = _round_tables(a, b, keys)  # outside the lock; a race builds them twice
+        with self._lock:
+            self._built[name] = tables
+            if len(self._built) > _KEPT:
+                self._built.popitem(last=False)
+        return tables
+
+    def clear(self) -> None:
+        """Forget every table and count."""
+        with self._lock:
+            self._built.clear()
+            self._mapped.clear()
+
+    def __len__(self) -> int:
+        return len(self._built)
+
+
+# Positions per grid side from which a permutation's rounds are tabulated (see `_Tables`).
 _TABLE_USE = 2
+# Permutations whose tables are kept (at most 1.5 MiB each: 6 tables of 65,536 int32), and
+# whose positions mapped so far are counted.
+_KEPT = 16
+_COUNTED = 256
 
 
-@functools.lru_cache(maxsize=16)
-def _tables(a: int, b: int, keys: tuple[int, ...]) -> tuple[torch.Tensor, ...]:
+def _round_tables(a: int, b: int, keys: tuple[int, ...]) -> tuple[torch.Tensor, ...]:
     """Per round, the shift each value of its source half adds to its target half.
 
     Round ``r`` adds ``(hash(source ^ keys[r]) & (2**30 - 1)) % modulus`` to its target,
     modulo the target half's size: tabulated over the source half's values (int32, below
-    2**16 each on a grid of at most 2**32 cells). Cached: each epoch's permutations are keyed
-    afresh, and its calls share them.
+    2**16 each on a grid of fewer than 2**32 cells).
     """
     out = []
     for number, key in enumerate(keys):
@@ -361,6 +419,9 @@ def _tables(a: int, b: int, keys: tuple[int, ...]) -> tuple[torch.Tensor, ...]:
         shift %= np.uint32(modulus)
         out.append(torch.from_numpy(shift.view(np.int32)))
     return tuple(out)
+
+
+_TABLES = _Tables()
 
 
 def _walk(
@@ -402,8 +463,8 @@ def _encrypt(
 
     ``x`` is int64; the halves (below ``a`` and ``b``, at most 2**30) and the keys are uint32: a
     round adds the low 30 bits of the hash of one half xor its key to the other half, a sum
-    below 2**31, and reduces it modulo that half's size. With ``tables`` (a scalar grid of at
-    most 2**32 cells), a round reads that shift, already reduced, from its table instead.
+    below 2**31, and reduces it modulo that half's size. With ``tables`` (a scalar grid of
+    fewer than 2**32 cells), a round reads that shift, already reduced, from its table instead.
     """
     a, b, _ = grid
     # A scalar grid of under 2**32 cells runs wholly in uint32 (int64 operations cost twice).

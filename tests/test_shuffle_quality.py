@@ -374,8 +374,8 @@ def test_round_hash_matches_its_definition_on_all_bit_patterns() -> None:
     "n", [2, 3, 7, 256, 257, 1000, 65_537, 10**6 + 3, 2**31 + 5, 65_535 * 65_536]
 )
 def test_tabulated_rounds_map_as_hashed_ones(n: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Rounds read from tables (calls with many positions on a grid of at most 2**32 cells) give
-    the permutation the hashed rounds give, and the plain definition, whatever the key."""
+    """Rounds read from tables (many positions of a grid of fewer than 2**32 cells) give the
+    permutation the hashed rounds give, and the plain definition, whatever the key."""
     from samplekit import permutation
 
     a, b = permutation._grid(n)
@@ -383,11 +383,13 @@ def test_tabulated_rounds_map_as_hashed_ones(n: int, monkeypatch: pytest.MonkeyP
     gen = torch.Generator().manual_seed(n % 2**32)
     positions = torch.randint(n, (count,), generator=gen)
     for key in (0, 1, 12_345, -1, derive_seed(n, 5)):
-        permutation._tables.cache_clear()
+        permutation._TABLES.clear()
         tabled = Permutation(n, key)(positions)
-        assert permutation._tables.cache_info().currsize == 1  # the tables were used
+        assert len(permutation._TABLES) == 1  # the tables were used
+        permutation._TABLES.clear()
         monkeypatch.setattr(permutation, "_TABLE_USE", 2**62)
         hashed = Permutation(n, key)(positions)
+        assert len(permutation._TABLES) == 0  # hashed
         monkeypatch.undo()
         assert torch.equal(tabled, hashed)
         for i in range(0, count, max(1, count // 29)):
@@ -398,3 +400,26 @@ def test_tabulated_rounds_map_as_hashed_ones(n: int, monkeypatch: pytest.MonkeyP
     together = perms(members, positions)
     for i in range(0, count, max(1, count // 29)):
         assert int(together[i]) == reference(n, 3, int(positions[i]), member=0, family=family)
+
+
+def test_tables_come_once_enough_positions_are_mapped_over_calls() -> None:
+    """Small calls add up: a permutation read a few hundred positions at a time gets its
+    tables once it has mapped ``_TABLE_USE * (a + b)``, and maps as before throughout."""
+    from samplekit import permutation
+
+    n = 10**6 + 3
+    a, b = permutation._grid(n)
+    permutation._TABLES.clear()
+    perm = Permutation(n, 77)
+    calls = []
+    for start in range(0, 3 * permutation._TABLE_USE * (a + b), 500):
+        positions = torch.arange(start, start + 500)
+        calls.append((positions, perm(positions), len(permutation._TABLES)))
+    assert calls[0][2] == 0  # hashed at first
+    assert calls[-1][2] == 1  # tabled by the end
+    for positions, got, _ in calls[::7]:
+        for p in positions[::97].tolist():
+            assert int(got[p - int(positions[0])]) == reference(n, 77, p)
+    assert len(permutation._TABLES) == 1
+    permutation._TABLES.clear()
+    assert len(permutation._TABLES) == 0
