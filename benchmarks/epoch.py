@@ -11,7 +11,8 @@ the time to the first batch, and the peak memory of the epoch; beside the same w
 - the origin's ``MySampler`` logic with its batches turned into lists and its off-by-one fixed
   (peer of ``negative_subsampling``).
 
-Times are medians over ``--repeats`` runs (each a different epoch). Peak memory is the rise of
+Times are medians over ``--repeats`` runs (each a different epoch; a strategy's runs alternate
+with its floor's, so both see the same moments of a shared machine). Peak memory is the rise of
 the process's resident high-water mark during one epoch (Linux ``/proc/self/clear_refs``).
 
 A second table shows the wait at an epoch boundary inside a training loop (a simulated step
@@ -100,21 +101,39 @@ def consume(batches: Iterator[list[int]]) -> tuple[float, float, int]:
 
 
 def measure(run: Callable[[int], Iterator[list[int]]], repeats: int) -> dict[str, Any]:
-    firsts, totals, peaks, counts = [], [], [], set()
+    return measure_together([run], repeats)[0]
+
+
+def measure_together(
+    runs: list[Callable[[int], Iterator[list[int]]]], repeats: int
+) -> list[dict[str, Any]]:
+    """`measure` of each of ``runs``, their repeats interleaved (run 0, run 1, run 0, ...).
+
+    A strategy and its floor measured so share the machine's slow and fast moments (on a
+    shared machine a burst of other work otherwise lands on one of them and moves the ratio).
+    """
+    firsts: list[list[float]] = [[] for _ in runs]
+    totals: list[list[float]] = [[] for _ in runs]
+    peaks: list[list[float]] = [[] for _ in runs]
+    counts: list[set[int]] = [set() for _ in runs]
     for repeat in range(repeats):
-        with PeakMemory() as memory:
-            first, total, count = consume(run(repeat))
-        firsts.append(first)
-        totals.append(total)
-        counts.add(count)
-        if memory.mib is not None:
-            peaks.append(memory.mib)
-    return {
-        "epoch_s": statistics.median(totals),
-        "first_batch_s": statistics.median(firsts),
-        "peak_mib": max(peaks) if peaks else None,
-        "batches": sorted(counts),
-    }
+        for i, run in enumerate(runs):
+            with PeakMemory() as memory:
+                first, total, count = consume(run(repeat))
+            firsts[i].append(first)
+            totals[i].append(total)
+            counts[i].add(count)
+            if memory.mib is not None:
+                peaks[i].append(memory.mib)
+    return [
+        {
+            "epoch_s": statistics.median(totals[i]),
+            "first_batch_s": statistics.median(firsts[i]),
+            "peak_mib": max(peaks[i]) if peaks[i] else None,
+            "batches": sorted(counts[i]),
+        }
+        for i in range(len(runs))
+    ]
 
 
 def measure_peer(run: Callable[[int], Iterator[list[int]]], repeats: int) -> dict[str, Any]:
@@ -284,16 +303,6 @@ def main(argv: list[str] | None = None) -> int:
 
     floors: dict[int, dict[str, Any]] = {}
 
-    def floor_for(k: int) -> dict[str, Any]:
-        if k not in floors:
-            floors[k] = add(
-                f"floor randperm({k})+tolist",
-                k,
-                measure(floor(k, bs), repeats),
-                randperm_s=randperm_only(k, repeats),
-            )
-        return floors[k]
-
     peers: dict[str, dict[str, Any]] = {}
     report = []
     options = {
@@ -306,8 +315,15 @@ def main(argv: list[str] | None = None) -> int:
         sampler = EpochBatchSampler(labels, name, batch_size=bs, **options[name])
         construct_s = time.perf_counter() - start
         k = sampler.strategy.epoch_length(0)
-        mine = add(name, k, measure(ours(sampler), repeats), construct_s=construct_s)
-        base = floor_for(k)
+        # Each strategy beside its own floor, their epochs interleaved.
+        ours_result, floor_result = measure_together([ours(sampler), floor(k, bs)], repeats)
+        mine = add(name, k, ours_result, construct_s=construct_s)
+        base = floors[k] = add(
+            f"floor randperm({k})+tolist",
+            k,
+            floor_result,
+            randperm_s=randperm_only(k, repeats),
+        )
         peer = None
         if not args.no_peers:
             if name == "negative_subsampling":
