@@ -3,6 +3,7 @@
 import math
 from collections import Counter
 from typing import TYPE_CHECKING, cast
+from unittest import mock
 
 import torch
 from helpers import label_tensors
@@ -256,10 +257,6 @@ def test_negative_subsampling_reads_slots_alike_either_way(
     ctx = sampler.epoch_context(epoch)
     read = {}
     for few in (0, 2**62):  # every slot read as a negative first; the slots split
-        saved = module._FEW_POSITIVES
-        module._FEW_POSITIVES = few
-        try:
+        with mock.patch.object(module, "_FEW_POSITIVES", few):
             read[few] = strategy.sample_at(ctx, positions).tolist()
-        finally:
-            module._FEW_POSITIVES = saved
     assert read[0] == read[2**62]
