@@ -9,8 +9,8 @@ runs them:
 - class counts: ``samplekit.labels.class_counts``, for a per-class index (10 classes);
 - per-class index: ``ClassIndex.grouped``, the counting sort (``stratified``,
   ``class_weighted``);
-- compact index: ``ClassIndex.prepare`` with ``LISTED_BYTES = 0``, the gaps, bucket table and
-  other classes' list used beyond 1 GiB of index;
+- compact index: ``ClassIndex.prepare`` with ``LISTED_BYTES = 0``, the large class packed and
+  the other classes listed, used beyond 1 GiB of index;
 - negatives: ``Complement.of_label`` of label 0 (``negative_subsampling``): the positives' gaps
   and the negatives' list in one pass (beyond ``LISTED_BYTES``: the gaps and their table);
 

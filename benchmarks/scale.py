@@ -267,9 +267,8 @@ def per_node_bytes(sampler: EpochBatchSampler) -> int:
 
     Looks at what the strategy built; never builds it (``class_index`` is a cached property):
     ``grouped``; or, when one class holds half the samples, the other samples by class and the
-    gaps and bucket table that read the large class by rank; ``negative_subsampling``'s gaps
-    and its listed negatives (or, beyond ``LISTED_BYTES``, the gaps' bucket table). A tensor
-    reached twice is counted once.
+    large class packed; ``negative_subsampling``'s gaps and its listed negatives (or, beyond
+    ``LISTED_BYTES``, the gaps' bucket table). A tensor reached twice is counted once.
     """
     strategy = sampler.strategy
     tensors: dict[int, torch.Tensor] = {}
@@ -278,9 +277,9 @@ def per_node_bytes(sampler: EpochBatchSampler) -> int:
     if index is not None and "grouped" in index.__dict__:
         tensors[index.__dict__["grouped"].data_ptr()] = index.__dict__["grouped"]
     if index is not None and index._reader is not None:
-        _, complement, rest, _ = index._reader
-        complements.append(complement)
-        tensors[rest.data_ptr()] = rest
+        _, packed, rest, _ = index._reader
+        for tensor in (packed._offsets, packed._heads, packed._whole, rest):
+            tensors[tensor.data_ptr()] = tensor
     for complement in complements:
         if complement is not None:
             for tensor in (complement._gaps, complement._starts, complement._listed):

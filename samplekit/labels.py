@@ -29,8 +29,10 @@ __all__ = [
     "LISTED_BYTES",
     "ClassIndex",
     "Complement",
+    "Packed",
     "as_label_tensor",
     "class_counts",
+    "pack",
     "partition",
     "to_label_tensor",
     "where",
@@ -341,7 +343,8 @@ def partition(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 #: Up to this size (bytes) of an index of every sample, samples are listed: `ClassIndex.grouped`
 #: lists every sample by class, and `Complement.of_label` lists the samples it reads. Beyond it,
-#: a class of at least half the samples is read by rank from the gaps between the others.
+#: `ClassIndex` packs a class of at least half the samples (`Packed`, 2 bytes a sample) and
+#: `Complement.of_label` reads its samples by rank from the gaps between the others.
 LISTED_BYTES = 1 << 30
 
 # Labels compared per step in `where`: bounds its int64 temporaries to 8 bytes x this.
@@ -358,7 +361,8 @@ class Complement:
     is at most ``j``: the table narrows that count to the two to four members of ``j``'s bucket on
     average, and a short binary search among them, vectorised over the ranks, finds it (two or
     three cache misses per rank where a binary search over all the members has twenty). Used to
-    read the negatives of a dataset from its positives when the negatives are the many.
+    read the negatives of a dataset from its positives when the negatives are the many: 4 bytes
+    per positive, where `Packed` would take 2 per negative.
 
     Args:
         members: ascending, distinct sample indices (1-D integer tensor).
@@ -506,6 +510,153 @@ class Complement:
         return (ranks + below).to(torch.int64)
 
 
+#: Log2 of the members per block of a `Packed` class: a class of a quarter of the samples or
+#: more spans fewer than 2**16 samples per block on average, what 16-bit offsets reach.
+_PACK_SHIFT = 14
+# A block's offsets are stored less this, so that int16 holds 0 to 2**16 - 1.
+_NARROW = 1 << 15
+# Members packed per step of `_pack`, whole blocks: bounds its int64 temporaries.
+_PACK_STEP = 1 << 20
+
+
+class Packed:
+    """The samples of one class, ascending, in about 2 bytes each, read by rank with one gather.
+
+    The members go in blocks of ``2**14``; a block keeps its first sample index (8 bytes, in a
+    table of a few hundred KB that stays in cache) and each member's distance from it in 16
+    bits. So member ``r`` is ``heads[r >> 14] + offsets[r]``: one cache miss per rank, where
+    `Complement`'s bucket table and search take two or three and a dozen vectorised steps. A
+    block whose members span ``2**16`` samples or more (the class is sparse there) keeps its
+    members whole instead (8 bytes each), and its head says where: at most one block in four
+    when the class holds half the samples, and in a class spread evenly, none.
+
+    Args:
+        data: what `pack` built: the offsets, then the heads and the whole members as int64.
+        count: the number of members.
+
+    Examples:
+        >>> import torch
+        >>> packed = Packed.of_label(torch.tensor([1, 0, 0, 2, 0], dtype=torch.uint8), 0)
+        >>> len(packed), packed.at(torch.tensor([2, 0, 1])).tolist()
+        (3, [4, 1, 2])
+    """
+
+    def __init__(self, data: torch.Tensor, count: int) -> None:
+        padded, blocks = _packed_sizes(count)
+        if data.dtype != torch.int16 or data.numel() < padded + 4 * blocks:
+            msg = f"data must be what pack() built for {count} members, but got {data.numel()}"
+            raise ValueError(msg)
+        self._count = count
+        self._offsets = data[:count]
+        tail = data[padded:]
+        wide = tail.view(torch.int64) if tail.numel() else torch.empty(0, dtype=torch.int64)
+        self._heads, self._whole = wide[:blocks], wide[blocks:]
+
+    @classmethod
+    def of_label(cls, labels: torch.Tensor, value: int) -> Packed:
+        """The samples labelled ``value`` (1-D integer ``labels``), packed (not shared)."""
+        count = int(torch.count_nonzero(labels == value)) if _fits(labels, value) else 0
+        return cls(pack(labels, value, count)[0], count)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def at(self, ranks: torch.Tensor) -> torch.Tensor:
+        """The members of rank ``ranks`` (0-based, below ``len(self)``; unchecked), as int64."""
+        flat = ranks.to(torch.int64).reshape(-1)
+        heads = self._heads.index_select(0, flat >> _PACK_SHIFT)
+        out = self._offsets.index_select(0, flat).to(torch.int64).add_(heads)
+        if self._whole.numel():  # some blocks are kept whole: read their ranks there
+            whole, _ = partition(heads < 0)
+            if whole.numel():
+                start = heads.index_select(0, whole).neg_().sub_(1)
+                start += flat.index_select(0, whole) & ((1 << _PACK_SHIFT) - 1)
+                out.index_copy_(0, whole, self._whole.index_select(0, start))
+        return out.view(ranks.shape)
+
+
+def _fits(labels: torch.Tensor, value: int) -> bool:
+    info = torch.iinfo(labels.dtype)
+    return info.min <= value <= info.max
+
+
+def _miscounted(value: int, count: int) -> None:
+    msg = f"count must be the number of samples labelled {value}, but got {count}"
+    raise ValueError(msg)
+
+
+def _packed_sizes(count: int) -> tuple[int, int]:
+    """The int16 length of a `Packed` class's offsets (to a multiple of 4) and its blocks."""
+    return -(-count // 4) * 4, -(-count >> _PACK_SHIFT) if count else 0
+
+
+def pack(labels: torch.Tensor, value: int, count: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """What `Packed` holds of the ``count`` samples labelled ``value``, and the other samples.
+
+    One pass over the labels, a cached block at a time. Returns the `Packed` data (int16: the
+    offsets, then the blocks' heads and the members of the blocks kept whole, as int64) and
+    the samples not labelled ``value``, ascending in `samplekit.rng.index_dtype`.
+
+    Raises:
+        ValueError: if ``count`` is not the number of samples labelled ``value``.
+    """
+    total = int(labels.numel())
+    dtype = index_dtype(total)
+    padded, blocks = _packed_sizes(count)
+    data = np.zeros(padded + 4 * blocks, dtype=np.int16)
+    offsets, heads = data[:count], data[padded:].view(np.int64)
+    whole: list[np.ndarray[Any, Any]] = []
+    kept = 0  # members in `whole`
+    others: list[torch.Tensor] = [torch.empty(0, dtype=dtype)]
+    pending: list[np.ndarray[Any, Any]] = []
+    waiting = done = 0  # members in `pending`, and placed
+    values = labels.numpy() if _fits(labels, value) else None
+    size = 1 << _PACK_SHIFT
+
+    def place(members: np.ndarray[Any, Any]) -> None:
+        """Pack ``members`` (whole blocks, but for the class's last) at rank ``done``."""
+        nonlocal done, kept
+        rows = -(-members.size >> _PACK_SHIFT)
+        first = members[::size]
+        last = members[np.minimum(np.arange(1, rows + 1) * size, members.size) - 1]
+        narrow = last - first < 1 << 16
+        each = np.repeat(first - _NARROW, size)[: members.size]
+        into = offsets[done : done + members.size]
+        np.subtract(members, each, out=into, casting="unsafe")
+        block = done >> _PACK_SHIFT
+        heads[block : block + rows] = first + _NARROW
+        for row in np.flatnonzero(~narrow).tolist():  # few: where the class is sparse
+            into[row * size : (row + 1) * size] = 0
+            heads[block + row] = -1 - kept
+            whole.append(members[row * size : (row + 1) * size])
+            kept += whole[-1].size
+        done += members.size
+
+    for start in range(0, total, _CACHED_BLOCK):
+        if values is None:
+            others.append(torch.arange(start, min(total, start + _CACHED_BLOCK), dtype=dtype))
+            continue
+        hits = values[start : start + _CACHED_BLOCK] == value
+        others.append(torch.from_numpy(np.flatnonzero(~hits)).to(dtype).add_(start))
+        found = np.flatnonzero(hits)
+        if done + waiting + found.size > count:
+            _miscounted(value, count)
+        pending.append(found + start)
+        waiting += found.size
+        if waiting >= _PACK_STEP:
+            ready = np.concatenate(pending)
+            cut = waiting >> _PACK_SHIFT << _PACK_SHIFT
+            place(ready[:cut])
+            pending, waiting = [ready[cut:]], waiting - cut
+    if done + waiting != count:
+        _miscounted(value, count)
+    if waiting:
+        place(np.concatenate(pending))
+    if whole:
+        data = np.concatenate((data, np.concatenate(whole).view(np.int16)))
+    return torch.from_numpy(data), torch.cat(others)
+
+
 def _bucket_shift(members: int, total: int) -> int:
     """Log2 of `Complement.starts`'s bucket width: 2 to 4 times the non-members per member."""
     others = total - members
@@ -532,7 +683,7 @@ class ClassIndex:
         # Shared per node, so a rank that maps the node's index reads the labels only once.
         both = shared("classes", torch.int64, build, of=labels)
         self.classes, self.counts = both.tensor_split(2)
-        self._reader: tuple[int, Complement, torch.Tensor, torch.Tensor] | None = None
+        self._reader: tuple[int, Packed, torch.Tensor, torch.Tensor] | None = None
         self._prepared = False
 
     def __len__(self) -> int:
@@ -566,10 +717,10 @@ class ClassIndex:
         """Sample ``ranks[i]`` (ascending order) of class ``classes[klass[i]]``, for each ``i``.
 
         Equal to ``grouped[offsets[klass] + ranks]`` (int64). When `grouped` would take more
-        than `LISTED_BYTES` and one class holds at least half the samples, that class is read
-        by rank as the `Complement` of the others (two cache misses per sample where `grouped`
-        takes one), and only the others are listed by class: at 10**9 samples with 90 % in
-        one class, 1 GB per node instead of 4 GB (`prepare` builds it, shared per node).
+        than `LISTED_BYTES` and one class holds at least half the samples, that class is
+        `Packed` (about 2 bytes per sample where `grouped` takes 4, read with one cache miss
+        likewise) and only the others are listed by class: at 10**9 samples with 90 % in one
+        class, 2.2 GB per node instead of 4 GB (`prepare` builds it, shared per node).
 
         Examples:
             >>> import torch
@@ -600,23 +751,22 @@ class ClassIndex:
         if reader is None:
             where = self.offsets.index_select(0, klass) + ranks
             return self.grouped.index_select(0, where).to(torch.int64)
-        largest, complement, rest, rest_offsets = reader
+        largest, packed, rest, rest_offsets = reader
         out = torch.empty_like(ranks)
         big, small = partition(klass == largest)
         where = rest_offsets.index_select(0, klass.index_select(0, small))
         where += ranks.index_select(0, small)
         out.index_copy_(0, small, rest.index_select(0, where).to(torch.int64))
-        out.index_copy_(0, big, complement.at(ranks.index_select(0, big)))
+        out.index_copy_(0, big, packed.at(ranks.index_select(0, big)))
         return out
 
-    def prepare(self) -> tuple[int, Complement, torch.Tensor, torch.Tensor] | None:
+    def prepare(self) -> tuple[int, Packed, torch.Tensor, torch.Tensor] | None:
         """Build what `members` reads (once; shared per node), or None when it reads `grouped`.
 
         Returns:
             None when `grouped` takes at most `LISTED_BYTES` or no class holds half the samples
-            (then `grouped` is built); otherwise the largest class's position, a `Complement`
-            that reads that class by rank from the other samples, the other samples grouped by
-            class, and each class's start in them.
+            (then `grouped` is built); otherwise the largest class's position, that class
+            `Packed`, the other samples grouped by class, and each class's start in them.
         """
         if self._prepared:
             return self._reader
@@ -627,22 +777,30 @@ class ClassIndex:
             _ = self.grouped
             self._prepared = True
             return None
-        value = int(self.classes[largest])
-        complement = Complement.of_label(self.labels, value)
+        value, count = int(self.classes[largest]), int(self.counts[largest])
+        split: dict[str, torch.Tensor] = {}
 
-        def build_rest() -> torch.Tensor:
-            count = total - len(complement)
-            samples = complement.members(torch.arange(count)).to(dtype)  # the others, ascending
+        def build_packed() -> torch.Tensor:  # one pass for the class and the others
+            data, split["others"] = pack(self.labels, value, count)
+            return data
+
+        def build_rest() -> torch.Tensor:  # the others, grouped by class
+            samples = (
+                split.pop("others") if "others" in split else where(self.labels, value, equal=False)
+            )
             of = self.labels.index_select(0, samples.to(torch.int64))
             if len(self) <= _MASK_CLASSES:
                 parts = [samples[of == c] for c in self.classes.tolist() if c != value]
                 return torch.cat(parts) if parts else samples[:0]
             return samples[torch.argsort(of, stable=True)]
 
+        packed = Packed(
+            shared(f"packed-of{value}", torch.int16, build_packed, of=self.labels), count
+        )
         rest = shared(f"rest-not{value}", dtype, build_rest, of=self.labels)
         before = torch.where(torch.arange(len(self)) > largest, self.counts[largest], 0)
         rest_offsets = self.offsets[:-1] - before
-        self._reader = (largest, complement, rest, rest_offsets)
+        self._reader = (largest, packed, rest, rest_offsets)
         self._prepared = True
         return self._reader
 

@@ -1,8 +1,9 @@
 """Gloo processes that build samplers sharing per-node data, launched by test_nodecache.py.
 
 ``python node_worker.py WORLD OUT_DIR`` builds a ``stratified`` and a ``negative_subsampling``
-sampler (whose labels are 70 % class 0: both read class 0 from the same gaps, as the per-class
-index does beyond ``LISTED_BYTES``, set to 0 here) and a
+sampler (whose labels are 70 % class 0: the first packs class 0, as the per-class index does
+beyond ``LISTED_BYTES``, set to 0 here, the second reads it from the gaps between the others)
+and a
 ``class_weighted`` sampler on balanced labels (its per-class index lists every sample), then,
 with ``LISTED_BYTES`` as it was, a ``negative_subsampling`` sampler on the balanced labels (its
 negatives listed, beside the positives' gaps) on every rank (with ``SAMPLEKIT_NODE_CACHE`` as
@@ -48,7 +49,7 @@ def mapped() -> list[str]:
 
 
 def run(rank: int, world: int, port: int, out: str) -> None:
-    labels_module.LISTED_BYTES = 0  # read class 0 from the gaps, as beyond 1 GiB of index
+    labels_module.LISTED_BYTES = 0  # pack class 0 or read it from gaps, as beyond 1 GiB of index
     dist.init_process_group(
         "gloo",
         init_method=f"tcp://127.0.0.1:{port}",

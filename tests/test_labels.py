@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import warnings
 from typing import TYPE_CHECKING, Any
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from hypothesis.extra import numpy as hnp
 
 from samplekit import labels as labels_module
 from samplekit.errors import LabelsError
-from samplekit.labels import ClassIndex, Complement, as_label_tensor
+from samplekit.labels import ClassIndex, Complement, Packed, as_label_tensor, pack
 from samplekit.sampler import EpochBatchSampler
 
 if TYPE_CHECKING:
@@ -260,7 +261,7 @@ def test_members_read_a_class_by_rank_as_grouped_does(
     values: list[int], seed: int, mostly_one: bool
 ) -> None:
     """`ClassIndex.members` equals ``grouped[offsets[k] + r]``, with or without a large class."""
-    if mostly_one:  # one class holds at least half: it is read as a Complement of the others
+    if mostly_one:  # one class holds at least half: it is packed, the others listed
         values = values + [2] * (len(values) + 1)
     labels = torch.tensor(values, dtype=torch.uint8)
     reference = ClassIndex(labels)
@@ -345,6 +346,65 @@ def test_a_label_read_listed_or_from_the_gaps_is_the_same(values: list[int], see
             assert torch.equal(complement.at(ranks), expected[ranks])
         with pytest.raises(ValueError, match="ranks must be in"):
             complement.at(torch.tensor([len(complement)]))
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 2), st.one_of(st.integers(1, 40), st.just(1 << 16))),
+        max_size=40,
+    ),
+    st.sampled_from([0, 2, 5, 14]),
+    st.integers(0, 2**32 - 1),
+)
+def test_a_packed_class_reads_what_listing_it_reads(
+    runs: list[tuple[int, int]], shift: int, seed: int
+) -> None:
+    """`Packed` reads every member of a class by rank as the list of its samples does, blocks
+    kept whole where a run of other samples makes one span 2**16 samples or more included."""
+    labels = torch.cat(
+        [torch.full((n,), v, dtype=torch.uint8) for v, n in runs]
+        or [torch.zeros(0, dtype=torch.uint8)]
+    )
+    expected = torch.nonzero(labels == 0).flatten()
+    with mock.patch.multiple(  # small blocks and steps: many of each
+        labels_module, _PACK_SHIFT=shift, _CACHED_BLOCK=4096, _PACK_STEP=1 << max(shift, 6)
+    ):
+        data, others = pack(labels, 0, expected.numel())
+        packed = Packed(data, expected.numel())
+        assert len(packed) == expected.numel()
+        assert torch.equal(others.to(torch.int64), torch.nonzero(labels != 0).flatten())
+        assert torch.equal(packed.at(torch.arange(len(packed))), expected)
+        if len(packed):
+            gen = torch.Generator().manual_seed(seed)
+            ranks = torch.randint(len(packed), (3, 7), generator=gen)
+            assert torch.equal(packed.at(ranks), expected[ranks])
+        assert torch.equal(Packed.of_label(labels, 0).at(torch.arange(len(packed))), expected)
+
+
+def test_a_block_spanning_a_long_run_of_others_is_kept_whole() -> None:
+    # 5,000 samples of class 0, a run of 2**16 others, then 3 x 2**14 more of class 0: the
+    # first block of 2**14 members spans the run.
+    labels = torch.cat(
+        [torch.full((n,), v, dtype=torch.uint8) for v, n in ((0, 5000), (1, 1 << 16), (0, 3 << 14))]
+    )
+    packed = Packed.of_label(labels, 0)
+    expected = torch.nonzero(labels == 0).flatten()
+    assert packed._whole.numel() == 1 << 14  # one block kept whole, the others 16 bits
+    assert torch.equal(packed.at(torch.arange(len(packed))), expected)
+    ranks = torch.tensor([0, 4999, 5000, (1 << 14) - 1, 1 << 14, len(packed) - 1])
+    assert torch.equal(packed.at(ranks), expected[ranks])
+
+
+def test_packing_checks_its_count_and_its_data() -> None:
+    labels = torch.tensor([1, 0, 0, 2, 0], dtype=torch.uint8)
+    for wrong in (2, 4):
+        with pytest.raises(ValueError, match="count must be the number of samples labelled 0"):
+            pack(labels, 0, wrong)
+    with pytest.raises(ValueError, match="count must be"):
+        pack(labels, 300, 1)  # no uint8 label is 300
+    assert len(Packed.of_label(labels, 300)) == 0
+    with pytest.raises(ValueError, match="data must be what pack"):
+        Packed(torch.zeros(2, dtype=torch.int16), 3)
 
 
 def test_a_complement_needs_its_bucket_table_or_its_list() -> None:

@@ -82,9 +82,10 @@ def test_ranks_of_a_node_map_one_copy(tmp_path: Path) -> None:
     for record in records:
         assert record["warnings"] == []
         names = {Path(line.replace(" (deleted)", "")).name for line in record["mapped"]}
-        # One file per kind and labels: stratified and negative_subsampling read class 0 from
-        # the same gaps; class_weighted's balanced labels are listed by class, and so are the
-        # negatives of the last sampler, beside its positives' gaps.
+        # One file per kind and labels: stratified packs class 0 and lists the rest by class,
+        # negative_subsampling reads class 0 from the gaps between the others; class_weighted's
+        # balanced labels are listed by class, and so are the negatives of the last sampler,
+        # beside its positives' gaps.
         kinds = sorted(name.split("-", 2)[2] for name in names)
         assert kinds == [
             "classes.bin",  # the class counts, of each of the two sets of labels
@@ -93,6 +94,7 @@ def test_ranks_of_a_node_map_one_copy(tmp_path: Path) -> None:
             "gaps-not0.bin",
             "gaps-not0.bin",
             "grouped.bin",
+            "packed-of0.bin",
             "rest-not0.bin",
             "samples-of0.bin",
         ], record["mapped"]
