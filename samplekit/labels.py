@@ -15,7 +15,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from functools import cached_property
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import torch
@@ -294,8 +294,7 @@ def where(labels: torch.Tensor, value: int, *, equal: bool = True) -> torch.Tens
         tensor([1, 3], dtype=torch.int32)
     """
     dtype = index_dtype(labels.numel())
-    info = torch.iinfo(labels.dtype)
-    if not info.min <= value <= info.max:  # comparing would wrap the value into range
+    if not _fits(labels, value):
         return (
             torch.arange(labels.numel(), dtype=dtype) if not equal else torch.empty(0, dtype=dtype)
         )
@@ -311,8 +310,7 @@ def where(labels: torch.Tensor, value: int, *, equal: bool = True) -> torch.Tens
 def _split(labels: torch.Tensor, value: int) -> tuple[torch.Tensor, torch.Tensor]:
     """`where` ``labels == value`` and ``!= value`` in one pass (both ascending, `index_dtype`)."""
     dtype = index_dtype(labels.numel())
-    info = torch.iinfo(labels.dtype)
-    if not info.min <= value <= info.max:
+    if not _fits(labels, value):
         return torch.empty(0, dtype=dtype), torch.arange(labels.numel(), dtype=dtype)
     equal, other = [torch.empty(0, dtype=dtype)], [torch.empty(0, dtype=dtype)]
     values = labels.numpy()
@@ -361,8 +359,8 @@ class Complement:
     is at most ``j``: the table narrows that count to the two to four members of ``j``'s bucket on
     average, and a short binary search among them, vectorised over the ranks, finds it (two or
     three cache misses per rank where a binary search over all the members has twenty). Used to
-    read the negatives of a dataset from its positives when the negatives are the many: 4 bytes
-    per positive, where `Packed` would take 2 per negative.
+    read the negatives of a dataset from its positives when the negatives are the many: 5 to 6
+    bytes per positive (its gaps and their table), where `Packed` would take 2 per negative.
 
     Args:
         members: ascending, distinct sample indices (1-D integer tensor).
@@ -435,8 +433,7 @@ class Complement:
         the samples labelled ``value`` listed (while an index of every sample takes at most
         `LISTED_BYTES`: one read per rank) or the gaps' bucket table (beyond: two or three
         reads per rank, and 1 to 2 bytes per other sample in place of 4 per sample read).
-        ``negative_subsampling`` reads its negatives so, and `ClassIndex.members` a class of
-        half the samples or more.
+        ``negative_subsampling`` reads its negatives so.
         """
         total, dtype = int(labels.numel()), index_dtype(int(labels.numel()))
 
@@ -510,12 +507,12 @@ class Complement:
         return (ranks + below).to(torch.int64)
 
 
-#: Log2 of the members per block of a `Packed` class: a class of a quarter of the samples or
-#: more spans fewer than 2**16 samples per block on average, what 16-bit offsets reach.
+#: Log2 of the members per block of a `Packed` class: a class of more than a quarter of the
+#: samples spans fewer than 2**16 samples per block on average, what 16-bit offsets reach.
 _PACK_SHIFT = 14
 # A block's offsets are stored less this, so that int16 holds 0 to 2**16 - 1.
 _NARROW = 1 << 15
-# Members packed per step of `_pack`, whole blocks: bounds its int64 temporaries.
+# Members packed per step of `pack`, whole blocks: bounds its int64 temporaries.
 _PACK_STEP = 1 << 20
 
 
@@ -526,13 +523,20 @@ class Packed:
     table of a few hundred KB that stays in cache) and each member's distance from it in 16
     bits. So member ``r`` is ``heads[r >> 14] + offsets[r]``: one cache miss per rank, where
     `Complement`'s bucket table and search take two or three and a dozen vectorised steps. A
-    block whose members span ``2**16`` samples or more (the class is sparse there) keeps its
-    members whole instead (8 bytes each), and its head says where: at most one block in four
-    when the class holds half the samples, and in a class spread evenly, none.
+    block whose first and last members are ``2**16`` or more apart (the class is sparse there)
+    keeps its members whole instead (in `samplekit.rng.index_dtype`: 4 bytes each below
+    ``2**31`` samples), and its head says where. A whole block spans at least three times as
+    many other samples as members, so when the class holds half the samples or more, fewer than
+    one block in three is whole (at most about 3.3 bytes a member in all), and in a class
+    spread evenly, none.
 
     Args:
-        data: what `pack` built: the offsets, then the heads and the whole members as int64.
+        data: what `pack` built: the offsets, then the heads (int64) and the whole blocks.
         count: the number of members.
+        total: the number of samples (it sets the whole blocks' dtype).
+
+    Raises:
+        ValueError: if ``data`` is not what `pack` builds for ``count`` of ``total`` samples.
 
     Examples:
         >>> import torch
@@ -541,22 +545,26 @@ class Packed:
         (3, [4, 1, 2])
     """
 
-    def __init__(self, data: torch.Tensor, count: int) -> None:
+    def __init__(self, data: torch.Tensor, count: int, total: int) -> None:
         padded, blocks = _packed_sizes(count)
-        if data.dtype != torch.int16 or data.numel() < padded + 4 * blocks:
-            msg = f"data must be what pack() built for {count} members, but got {data.numel()}"
+        whole = index_dtype(total)
+        size = int(data.numel())
+        if data.dtype != torch.int16 or size < padded + 4 * blocks or size % 2:
+            msg = (
+                f"data must be what pack() built for {count} of {total} samples, but got "
+                f"{size} {data.dtype} values"
+            )
             raise ValueError(msg)
         self._count = count
         self._offsets = data[:count]
-        tail = data[padded:]
-        wide = tail.view(torch.int64) if tail.numel() else torch.empty(0, dtype=torch.int64)
-        self._heads, self._whole = wide[:blocks], wide[blocks:]
+        self._heads = _view(data[padded : padded + 4 * blocks], torch.int64)
+        self._whole = _view(data[padded + 4 * blocks :], whole)
 
     @classmethod
     def of_label(cls, labels: torch.Tensor, value: int) -> Packed:
         """The samples labelled ``value`` (1-D integer ``labels``), packed (not shared)."""
         count = int(torch.count_nonzero(labels == value)) if _fits(labels, value) else 0
-        return cls(pack(labels, value, count)[0], count)
+        return cls(pack(labels, value, count)[0], count, int(labels.numel()))
 
     def __len__(self) -> int:
         return self._count
@@ -571,37 +579,52 @@ class Packed:
             if whole.numel():
                 start = heads.index_select(0, whole).neg_().sub_(1)
                 start += flat.index_select(0, whole) & ((1 << _PACK_SHIFT) - 1)
-                out.index_copy_(0, whole, self._whole.index_select(0, start))
+                out.index_copy_(0, whole, self._whole.index_select(0, start).to(torch.int64))
         return out.view(ranks.shape)
 
 
+def _view(values: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """int16 ``values`` read as ``dtype`` (an empty tensor has no storage to view)."""
+    return values.view(dtype) if values.numel() else torch.empty(0, dtype=dtype)
+
+
 def _fits(labels: torch.Tensor, value: int) -> bool:
+    """Whether ``value`` is one of ``labels``' dtype (comparing would wrap it otherwise)."""
     info = torch.iinfo(labels.dtype)
     return info.min <= value <= info.max
 
 
-def _miscounted(value: int, count: int) -> None:
+def _miscounted(value: int, count: int) -> NoReturn:
     msg = f"count must be the number of samples labelled {value}, but got {count}"
     raise ValueError(msg)
 
 
 def _packed_sizes(count: int) -> tuple[int, int]:
     """The int16 length of a `Packed` class's offsets (to a multiple of 4) and its blocks."""
-    return -(-count // 4) * 4, -(-count >> _PACK_SHIFT) if count else 0
+    return -(-count // 4) * 4, -(-count >> _PACK_SHIFT)
 
 
 def pack(labels: torch.Tensor, value: int, count: int) -> tuple[torch.Tensor, torch.Tensor]:
     """What `Packed` holds of the ``count`` samples labelled ``value``, and the other samples.
 
-    One pass over the labels, a cached block at a time. Returns the `Packed` data (int16: the
-    offsets, then the blocks' heads and the members of the blocks kept whole, as int64) and
-    the samples not labelled ``value``, ascending in `samplekit.rng.index_dtype`.
+    One pass over the labels, a cached block at a time.
+
+    Args:
+        labels: 1-D integer labels.
+        value: the class to pack.
+        count: how many samples are labelled ``value`` (the class counts know it).
+
+    Returns:
+        The `Packed` data (int16: the offsets, then the blocks' heads as int64 and the members
+        of the blocks kept whole in `samplekit.rng.index_dtype`) and the samples not labelled
+        ``value``, ascending in `samplekit.rng.index_dtype`.
 
     Raises:
         ValueError: if ``count`` is not the number of samples labelled ``value``.
     """
     total = int(labels.numel())
     dtype = index_dtype(total)
+    whole_dtype = np.dtype(np.int32 if dtype == torch.int32 else np.int64)
     padded, blocks = _packed_sizes(count)
     data = np.zeros(padded + 4 * blocks, dtype=np.int16)
     offsets, heads = data[:count], data[padded:].view(np.int64)
@@ -628,7 +651,7 @@ def pack(labels: torch.Tensor, value: int, count: int) -> tuple[torch.Tensor, to
         for row in np.flatnonzero(~narrow).tolist():  # few: where the class is sparse
             into[row * size : (row + 1) * size] = 0
             heads[block + row] = -1 - kept
-            whole.append(members[row * size : (row + 1) * size])
+            whole.append(members[row * size : (row + 1) * size].astype(whole_dtype))  # a copy
             kept += whole[-1].size
         done += members.size
 
@@ -652,8 +675,13 @@ def pack(labels: torch.Tensor, value: int, count: int) -> tuple[torch.Tensor, to
         _miscounted(value, count)
     if waiting:
         place(np.concatenate(pending))
-    if whole:
-        data = np.concatenate((data, np.concatenate(whole).view(np.int16)))
+    if whole:  # grown in place where the allocator can (no second copy of the offsets)
+        end = data.size
+        del offsets, heads  # views of `data`, which resize replaces
+        data.resize(end + kept * whole_dtype.itemsize // 2, refcheck=False)
+        for members in whole:
+            data[end : end + members.nbytes // 2] = members.view(np.int16)
+            end += members.nbytes // 2
     return torch.from_numpy(data), torch.cat(others)
 
 
@@ -795,7 +823,7 @@ class ClassIndex:
             return samples[torch.argsort(of, stable=True)]
 
         packed = Packed(
-            shared(f"packed-of{value}", torch.int16, build_packed, of=self.labels), count
+            shared(f"packed-of{value}", torch.int16, build_packed, of=self.labels), count, total
         )
         rest = shared(f"rest-not{value}", dtype, build_rest, of=self.labels)
         before = torch.where(torch.arange(len(self)) > largest, self.counts[largest], 0)

@@ -3,11 +3,10 @@
 ``python node_worker.py WORLD OUT_DIR`` builds a ``stratified`` and a ``negative_subsampling``
 sampler (whose labels are 70 % class 0: the first packs class 0, as the per-class index does
 beyond ``LISTED_BYTES``, set to 0 here, the second reads it from the gaps between the others)
-and a
-``class_weighted`` sampler on balanced labels (its per-class index lists every sample), then,
-with ``LISTED_BYTES`` as it was, a ``negative_subsampling`` sampler on the balanced labels (its
-negatives listed, beside the positives' gaps) on every rank (with ``SAMPLEKIT_NODE_CACHE`` as
-the test sets it) and writes ``rank<r>.json``: the batches of epoch 0, the per-node files this
+and a ``class_weighted`` sampler on balanced labels (its per-class index lists every sample),
+then, with ``LISTED_BYTES`` as it was, a ``negative_subsampling`` sampler on the balanced labels
+(its negatives listed, beside the positives' gaps) on every rank (with ``SAMPLEKIT_NODE_CACHE``
+as the test sets it) and writes ``rank<r>.json``: the batches of epoch 0, the per-node files this
 process maps (from ``/proc/self/maps``), the warnings raised and what the cache directory holds
 afterwards.
 """

@@ -12,12 +12,14 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from samplekit import labels as labels_module
+from samplekit import nodecache
 from samplekit.errors import LabelsError
 from samplekit.labels import ClassIndex, Complement, Packed, as_label_tensor, pack
 from samplekit.sampler import EpochBatchSampler
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
 
 @pytest.mark.parametrize(
@@ -370,7 +372,7 @@ def test_a_packed_class_reads_what_listing_it_reads(
         labels_module, _PACK_SHIFT=shift, _CACHED_BLOCK=4096, _PACK_STEP=1 << max(shift, 6)
     ):
         data, others = pack(labels, 0, expected.numel())
-        packed = Packed(data, expected.numel())
+        packed = Packed(data, expected.numel(), labels.numel())
         assert len(packed) == expected.numel()
         assert torch.equal(others.to(torch.int64), torch.nonzero(labels != 0).flatten())
         assert torch.equal(packed.at(torch.arange(len(packed))), expected)
@@ -390,6 +392,7 @@ def test_a_block_spanning_a_long_run_of_others_is_kept_whole() -> None:
     packed = Packed.of_label(labels, 0)
     expected = torch.nonzero(labels == 0).flatten()
     assert packed._whole.numel() == 1 << 14  # one block kept whole, the others 16 bits
+    assert packed._whole.dtype == torch.int32  # whole members in the index dtype
     assert torch.equal(packed.at(torch.arange(len(packed))), expected)
     ranks = torch.tensor([0, 4999, 5000, (1 << 14) - 1, 1 << 14, len(packed) - 1])
     assert torch.equal(packed.at(ranks), expected[ranks])
@@ -403,8 +406,44 @@ def test_packing_checks_its_count_and_its_data() -> None:
     with pytest.raises(ValueError, match="count must be"):
         pack(labels, 300, 1)  # no uint8 label is 300
     assert len(Packed.of_label(labels, 300)) == 0
+    for data in (torch.zeros(2, dtype=torch.int16), torch.zeros(9, dtype=torch.int16)):
+        with pytest.raises(ValueError, match="data must be what pack"):
+            Packed(data, 3, 5)  # too short, or an odd tail
     with pytest.raises(ValueError, match="data must be what pack"):
-        Packed(torch.zeros(2, dtype=torch.int16), 3)
+        Packed(pack(labels, 0, 3)[0].to(torch.int32), 3, 5)
+
+
+def test_a_rank_that_maps_the_packed_class_but_lists_the_rest_itself_agrees(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rank that maps its node's packed class and then claims the other samples' list builds
+    that list from the labels alone: the same list, and the same members."""
+    monkeypatch.setattr(labels_module, "LISTED_BYTES", 0)
+    values = (torch.arange(50_000) * 7919 % 10).to(torch.int8)
+    values[values < 7] = -1  # classes -1 (70 %), 7, 8 and 9
+    index = ClassIndex(values)
+    klass = torch.repeat_interleave(torch.arange(len(index)), index.counts)
+    ranks = torch.cat([torch.arange(int(c)) for c in index.counts])
+    expected = index.grouped.to(torch.int64)
+    with nodecache.sharing(1, tmp_path, labels=values) as written:
+        first = ClassIndex(values).prepare()
+        assert first is not None
+        listed = next(tmp_path.glob("*-rest-not-1.bin"))
+        for path in (listed, listed.with_suffix(".lock")):  # as if not yet claimed
+            path.unlink()
+        written.remove(listed)
+        with (
+            mock.patch.object(labels_module, "pack", wraps=labels_module.pack) as packing,
+            mock.patch.object(labels_module, "where", wraps=labels_module.where) as finding,
+        ):
+            second = ClassIndex(values)
+            prepared = second.prepare()
+        assert prepared is not None
+        packing.assert_not_called()  # the class was mapped ...
+        finding.assert_called_once_with(values, -1, equal=False)  # ... the rest built alone
+        assert torch.equal(prepared[2], first[2])
+        assert torch.equal(second.members(klass, ranks), expected)
+        nodecache.release(written)
 
 
 def test_a_complement_needs_its_bucket_table_or_its_list() -> None:
